@@ -1,0 +1,22 @@
+"""Sample corpora shipped with charlm (original texts, see the README for licence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from charlm.errors import CorpusError
+
+SAMPLES_DIR = Path(__file__).parent
+
+
+def list_samples() -> list[str]:
+    return sorted(p.stem for p in SAMPLES_DIR.glob("*.srt"))
+
+
+def sample_path(name: str) -> Path:
+    """Path of the shipped sample corpus ``name``."""
+    path = SAMPLES_DIR / f"{name}.srt"
+    if name not in list_samples():
+        known = ", ".join(list_samples()) or "none"
+        raise CorpusError(f"no sample corpus named {name!r} (available: {known})")
+    return path

@@ -1,0 +1,137 @@
+"""The `Engine` facade: one loaded model, used alike by the CLI, the TUI and tests."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from charlm.data.normalize import Normalization
+from charlm.data.vocab import Vocabulary
+from charlm.engine.scoring import Score, prime_id, score_ids
+from charlm.engine.settings import DecodeSettings, LiveSettings
+from charlm.engine.step import StepModel
+from charlm.store import ModelRecord
+
+BACKENDS = ("numpy", "keras")
+
+
+@dataclass(frozen=True)
+class TextScore(Score):
+    unknown: int = 0
+    unknown_chars: tuple[str, ...] = ()
+
+
+class Engine:
+    """A model ready for completion and scoring.
+
+    Args:
+        model: a step model (the numpy runtime, the Keras backend, or a toy in tests).
+        vocab: the model's vocabulary.
+        normalization: applied to every prompt, as it was to the training text.
+        record: the stored model's record, when it came from the store.
+    """
+
+    def __init__(self, model: StepModel, vocab: Vocabulary, normalization: Normalization | None = None,
+                 record: ModelRecord | None = None):
+        self.model = model
+        self.vocab = vocab
+        self.normalization = normalization or Normalization()
+        self.record = record
+        self._prime = prime_id(vocab)
+
+    @classmethod
+    def load(cls, name: str | None = None, *, backend: str = "numpy") -> Engine:
+        """Load a stored model by name or folder path; None means the newest (or built-in) one.
+
+        Raises:
+            ModelNotFoundError, StoreEmptyError, CorruptModelError, ConfigError.
+        """
+        from charlm import store
+        from charlm.errors import ConfigError
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+        record = store.resolve(name)
+        weights = store.load_weights(record)
+        if backend == "numpy":
+            from charlm.engine.runtime import NumpyRuntime
+
+            model: StepModel = NumpyRuntime(record.config, weights)
+        else:
+            from charlm.engine.keras_backend import KerasRuntime
+
+            model = KerasRuntime(record.config, weights)
+        return cls(model, record.vocabulary, record.config.normalization, record)
+
+    # -- text <-> ids ---------------------------------------------------------------------
+
+    def normalize(self, text: str) -> str:
+        return self.normalization.apply(text)
+
+    def unknown_chars(self, text: str) -> tuple[str, ...]:
+        """Characters of ``text`` (after normalisation) the model has never seen."""
+        return self.vocab.encode(self.normalize(text)).unknown_chars
+
+    def _context_ids(self, text: str) -> np.ndarray:
+        ids = self.vocab.encode(self.normalize(text)).ids
+        return np.concatenate([np.array([self._prime], dtype=np.int32), ids])
+
+    # -- generation -----------------------------------------------------------------------
+
+    def stream(self, prompt: str, settings: DecodeSettings | LiveSettings,
+               cancelled: Callable[[], bool] | None = None) -> Iterator:
+        """Chunks of the completion as they are decided, then one ``Finished`` event.
+
+        The prompt is normalised like the training text and conditioned on a
+        document start, so an empty prompt begins a fresh line of dialogue.
+        """
+        from charlm.engine.stream import generate
+
+        return generate(self.model, self._context_ids(prompt), settings, self.vocab.chars,
+                        cancelled=cancelled)
+
+    def complete(self, prompt: str, settings: DecodeSettings | LiveSettings | None = None) -> Iterator[str]:
+        """The completion as streamed text chunks (they concatenate to the final text)."""
+        from charlm.engine.stream import Chunk
+
+        for event in self.stream(prompt, settings or DecodeSettings()):
+            if isinstance(event, Chunk) and event.text:
+                yield event.text
+
+    def generate(self, prompt: str, settings: DecodeSettings | None = None):
+        """Run to the end and return the ``Finished`` event (text, hypotheses, reason)."""
+        from charlm.engine.stream import Finished
+
+        for event in self.stream(prompt, settings or DecodeSettings()):
+            if isinstance(event, Finished):
+                return event
+        raise RuntimeError("generation ended without a result")
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def next_char_distribution(self, text: str, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` most likely next characters after ``text`` with their probabilities."""
+        _, logprobs = self.model.start(self._context_ids(text))
+        probs = np.exp(logprobs.astype(np.float64))
+        k = max(1, min(k, len(probs)))
+        top = np.argpartition(-probs, k - 1)[:k]
+        top = top[np.argsort(-probs[top], kind="stable")]
+        return [(self.vocab.chars[i], float(probs[i])) for i in top]
+
+    def score(self, text: str) -> TextScore:
+        """Total negative log-likelihood of ``text`` (every character, from a document start)."""
+        enc = self.vocab.encode(self.normalize(text))
+        base = score_ids(self.model, enc.ids, self._prime)
+        return TextScore(base.nll, base.chars, enc.unknown, enc.unknown_chars)
+
+    def logprob(self, text: str) -> float:
+        """Natural-log probability of ``text`` under the model."""
+        return -self.score(text).nll
+
+    def perplexity(self, text: str) -> float:
+        """exp(total cross-entropy / characters); NaN for an empty text."""
+        s = self.score(text)
+        return s.perplexity if s.chars else math.nan

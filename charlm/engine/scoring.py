@@ -1,0 +1,48 @@
+"""Exact perplexity: exp(total cross-entropy / number of predicted characters).
+
+Every character of a text is predicted from all the characters before it
+(the recurrent state is carried through the whole text), the first one from
+a document start (the separator that precedes every document in training
+text). The sum is kept in float64; no averaging of per-batch exponentials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from charlm.data.corpus import DOC_SEPARATOR
+from charlm.data.vocab import Vocabulary
+from charlm.engine.step import StepModel
+
+
+@dataclass(frozen=True)
+class Score:
+    nll: float  # total negative log-likelihood, nats
+    chars: int  # predicted characters
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(self.nll / self.chars) if self.chars else float("nan")
+
+    @property
+    def bits_per_char(self) -> float:
+        return self.nll / self.chars / math.log(2) if self.chars else float("nan")
+
+
+def prime_id(vocab: Vocabulary) -> int:
+    """The id a text is conditioned on before its first character: a document start."""
+    return vocab.chars.index(DOC_SEPARATOR) if DOC_SEPARATOR in vocab else vocab.unk_id
+
+
+def score_ids(runtime: StepModel, ids: np.ndarray, prime: int) -> Score:
+    """Sum of -log p(ids[t] | prime, ids[:t]) over every t."""
+    ids = np.asarray(ids, dtype=np.intp)
+    if len(ids) == 0:
+        return Score(0.0, 0)
+    context = np.concatenate([[prime], ids[:-1]])
+    _, logprobs = runtime.run(context)
+    picked = logprobs[np.arange(len(ids)), ids].astype(np.float64)
+    return Score(float(-picked.sum()), len(ids))

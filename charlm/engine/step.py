@@ -1,0 +1,41 @@
+"""The small batched step interface every decoding strategy is written against.
+
+A ``State`` is a tuple of arrays whose first axis is the batch (one row per
+beam); strategies reorder beams with :func:`take`. Log-probabilities are
+natural-log, shape ``(batch, vocab)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+State = tuple[np.ndarray, ...]
+
+
+class StepModel(Protocol):
+    """What a runtime offers decoding: read a prompt once, then one step per character."""
+
+    vocab_size: int
+
+    def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]:
+        """Read a non-empty prompt; return the batch-1 state and log-probs of shape (vocab,)."""
+        ...
+
+    def step(self, state: State, ids: np.ndarray) -> tuple[State, np.ndarray]:
+        """Advance every row of ``state`` by one id; return new state and (batch, vocab) log-probs."""
+        ...
+
+
+def take(state: State, rows: np.ndarray | Sequence[int]) -> State:
+    """Select/reorder/repeat batch rows of a state (beam bookkeeping)."""
+    idx = np.asarray(rows, dtype=np.intp)
+    return tuple(s[idx] for s in state)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable log-softmax over the last axis."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -1,0 +1,1 @@
+"""The `charlm` command: the Textual app, and `--once` for pipes and scripts."""

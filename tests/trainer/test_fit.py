@@ -1,0 +1,115 @@
+"""Training: learning beats the unigram baseline, caching, Ctrl-C, resume, atomicity."""
+
+from __future__ import annotations
+
+import pytest
+
+from charlm import store
+from charlm.data import load_corpus
+from charlm.errors import ConfigError, CorpusError
+from charlm.trainer.config import ModelConfig
+from charlm.trainer.fit import BatchEnd, EpochEnd, FitFinished, FitStarted, fit
+
+TINY = ModelConfig(arch="gru", units=32, layers=1, embedding=8, seq_length=32, batch_size=8,
+                   learning_rate=1e-2, max_epochs=6, patience=0, dropout=0.0)
+
+
+def run(corpus, config, name="tiny", **kw):
+    events = list(fit(corpus, config, name, **kw))
+    return events, events[-1]
+
+
+def test_a_tiny_model_beats_the_unigram_baseline(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    events, done = run(corpus, TINY)
+    started = next(e for e in events if isinstance(e, FitStarted))
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert isinstance(done, FitFinished) and done.reason == "max-epochs"
+    assert [e.epoch for e in epochs] == list(range(1, 7))
+    assert done.record.val_perplexity == min(e.val_perplexity for e in epochs)
+    assert done.record.val_perplexity < 0.7 * started.unigram_perplexity
+    assert done.record.status == "complete"
+    assert len(done.record.history) == 6
+    assert store.load_record("tiny").val_perplexity == pytest.approx(done.record.val_perplexity)
+
+
+def test_recorded_perplexity_is_the_engine_perplexity_of_the_validation_text(tiny_srt):
+    from charlm.data.split import split_corpus
+    from charlm.engine import Engine
+
+    corpus = load_corpus([tiny_srt])
+    _, done = run(corpus, TINY.replace(max_epochs=2))
+    val = split_corpus(corpus, TINY.val_fraction, TINY.seq_length + 1).val
+    assert Engine.load("tiny").perplexity(val) == pytest.approx(done.record.val_perplexity, rel=1e-4)
+
+
+def test_same_corpus_and_config_reuses_the_cached_model(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    config = TINY.replace(max_epochs=1)
+    run(corpus, config)
+    events, done = run(corpus, config)
+    assert done.reason == "cached" and len(events) == 1
+    _, forced = run(corpus, config, force=True)
+    assert forced.reason == "max-epochs"
+
+
+def test_a_name_clash_needs_force(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    run(corpus, TINY.replace(max_epochs=1))
+    with pytest.raises(ConfigError, match="already exists.*--force"):
+        run(corpus, TINY.replace(max_epochs=1, units=16))
+
+
+def test_ctrl_c_keeps_the_best_model_and_resume_continues(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    config = TINY.replace(max_epochs=4)
+    gen = fit(corpus, config, "stopped")
+    for event in gen:
+        if isinstance(event, EpochEnd) and event.epoch == 2:
+            done = gen.throw(KeyboardInterrupt())
+            break
+    assert isinstance(done, FitFinished) and done.reason == "interrupted"
+    saved = store.load_record("stopped")
+    assert saved.status == "interrupted" and len(saved.history) == 2
+    events, resumed = run(corpus, config, name="stopped", resume=True)
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [3, 4]
+    assert resumed.record.status == "complete"
+    assert [e.epoch for e in resumed.record.history] == [1, 2, 3, 4]
+
+
+def test_ctrl_c_before_the_first_epoch_saves_nothing(tiny_srt, charlm_home):
+    corpus = load_corpus([tiny_srt])
+    gen = fit(corpus, TINY, "never")
+    for event in gen:
+        if isinstance(event, BatchEnd):
+            done = gen.throw(KeyboardInterrupt())
+            break
+    assert done.record is None and done.reason == "interrupted"
+    assert not (charlm_home / "models" / "never").exists()
+
+
+def test_a_failed_fit_leaves_nothing_in_the_store(tiny_srt, charlm_home, monkeypatch):
+    import charlm.trainer.fit as fit_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(fit_module, "score_ids", boom)
+    with pytest.raises(RuntimeError):
+        run(load_corpus([tiny_srt]), TINY)
+    models = charlm_home / "models"
+    assert not models.exists() or list(models.iterdir()) == []
+
+
+def test_a_corpus_too_short_is_a_corpus_error(tmp_path):
+    short = tmp_path / "short.txt"
+    short.write_text("hola che " * 5)
+    with pytest.raises(CorpusError, match="too short"):
+        run(load_corpus([short]), TINY)
+
+
+def test_one_hot_input_and_every_architecture_train(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    for arch in ("rnn", "lstm"):
+        _, done = run(corpus, TINY.replace(arch=arch, embedding=0, max_epochs=1), name=f"t-{arch}")
+        assert done.record.config.one_hot and done.record.config.arch == arch
