@@ -17,7 +17,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,7 @@ def validate_name(name: str) -> str:
             "starting with a letter or digit"
         )
     if name == BUILTIN_NAME:
-        raise InvalidNameError(f"{BUILTIN_NAME!r} is reserved for the built-in model")
+        raise InvalidNameError(f"the name {BUILTIN_NAME!r} is reserved for the built-in model")
     return name
 
 
@@ -89,6 +89,7 @@ class CorpusInfo:
     train_chars: int
     val_chars: int
     split_by: str
+    separator: str = "\n"  # between documents in the training text
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class ModelRecord:
     train_seconds: float
     status: str = "complete"  # or "interrupted"
     versions: dict[str, str] = field(default_factory=dict)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     name: str = ""
     path: Path | None = None
     builtin: bool = False
@@ -232,9 +233,7 @@ def check_weights(config: ModelConfig, vocab_size: int, weights: dict[str, np.nd
         raise CorruptModelError(f"weights do not match the config (missing {missing}, unexpected {extra})")
     for key, shape in expected.items():
         if tuple(weights[key].shape) != shape:
-            raise CorruptModelError(
-                f"weight {key} has shape {tuple(weights[key].shape)}, expected {shape}"
-            )
+            raise CorruptModelError(f"weight {key} has shape {tuple(weights[key].shape)}, expected {shape}")
 
 
 def _read_record(folder: Path, name: str, builtin: bool = False) -> ModelRecord:
@@ -273,7 +272,11 @@ def load_record(name: str) -> ModelRecord:
     folder = models_dir() / name
     if not folder.is_dir():
         known = [r.name for r in list_models()]
-        hint = f" (known: {', '.join(known)})" if known else " (the store is empty; train one with `charlm-train fit CORPUS`)"
+        hint = (
+            f" (known: {', '.join(known)})"
+            if known
+            else " (the store is empty; train one with `charlm-train fit CORPUS`)"
+        )
         raise ModelNotFoundError(f"no model named {name!r}{hint}")
     return _read_record(folder, name)
 

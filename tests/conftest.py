@@ -64,9 +64,18 @@ def tiny_srt(tmp_path: Path) -> Path:
     return write_srt(tmp_path / "tiny.srt", dialogue_lines(200))
 
 
-def random_model(name: str, arch: str = "gru", *, units: int = 8, layers: int = 1, embedding: int = 4,
-                 reset_after: bool = True, text: str = "hola che, ¿qué tal?\n", scale: float = 0.5,
-                 seed: int = 0):
+def random_model(
+    name: str,
+    arch: str = "gru",
+    *,
+    units: int = 8,
+    layers: int = 1,
+    embedding: int = 4,
+    reset_after: bool = True,
+    text: str = "hola che, ¿qué tal?\n",
+    scale: float = 0.5,
+    seed: int = 0,
+):
     """Save a model with random weights straight into the store (no TensorFlow)."""
     from charlm import store
     from charlm.data.vocab import Vocabulary
@@ -77,11 +86,14 @@ def random_model(name: str, arch: str = "gru", *, units: int = 8, layers: int = 
     config = ModelConfig(arch=arch, units=units, layers=layers, embedding=embedding, reset_after=reset_after)
     vocab = Vocabulary.from_text(text)
     rng = np.random.default_rng(seed)
-    weights = {k: (rng.normal(size=s) * scale).astype(np.float32)
-               for k, s in weight_layout(config, len(vocab)).items()}
+    weights = {k: (rng.normal(size=s) * scale).astype(np.float32) for k, s in weight_layout(config, len(vocab)).items()}
     record = ModelRecord(
-        config=config, vocabulary=vocab,
+        config=config,
+        vocabulary=vocab,
         corpus=CorpusInfo("0" * 16, ("test",), len(text), 1, len(text), 0, "characters"),
-        val_perplexity=9.5, best_epoch=1, history=(EpochRecord(1, 2.0, 9.5, 0.1),), train_seconds=0.1,
+        val_perplexity=9.5,
+        best_epoch=1,
+        history=(EpochRecord(1, 2.0, 9.5, 0.1),),
+        train_seconds=0.1,
     )
     return store.save_model(name, record, weights), weights

@@ -35,3 +35,27 @@ def epoch_batches(
     n_batches = max(len(chunks) // batch_size, 1)
     batches = [chunks[b * batch_size : (b + 1) * batch_size] for b in range(n_batches)]
     return [(batch[:, :-1], batch[:, 1:]) for batch in batches]
+
+
+def stream_batches(
+    ids: np.ndarray, seq_length: int, batch_size: int, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Batches for stateful training: row j of every batch continues row j of the previous one.
+
+    The text (after a random offset) is cut into ``batch_size`` contiguous
+    streams read in order, so a model that carries its state from batch to
+    batch learns from context longer than ``seq_length`` -- as it is used
+    when generating and when validation perplexity is measured.
+    """
+    n = len(ids)
+    if n < batch_size * seq_length + 1:
+        raise ValueError(f"need at least {batch_size * seq_length + 1} ids, got {n}")
+    offset = int(rng.integers(0, min(seq_length, n - 1 - batch_size * seq_length) + 1))
+    stream_len = (n - offset - 1) // batch_size
+    steps = stream_len // seq_length
+    starts = offset + stream_len * np.arange(batch_size)
+    batches = []
+    for t in range(steps):
+        window = ids[starts[:, None] + t * seq_length + np.arange(seq_length + 1)]
+        batches.append((window[:, :-1], window[:, 1:]))
+    return batches

@@ -11,8 +11,12 @@ from charlm.data.formats import PARSERS, SUFFIXES, sniff_format
 from charlm.data.normalize import Normalization, fingerprint
 from charlm.errors import CorpusError
 
-#: Separator between documents (cues, paragraphs) in the model text: one dialogue per line.
+#: Separator between documents (paragraphs) in the model text.
 DOC_SEPARATOR = "\n"
+#: Subtitle cues are joined by a space, as the seed study does: a film's dialogue reads as
+#: one running text (a cue boundary is not a paragraph break).
+CUE_SEPARATOR = " "
+SUBTITLE_FORMATS = ("srt", "vtt")
 _BINARY_PROBE = 8192
 
 
@@ -24,10 +28,11 @@ class Corpus:
     sources: tuple[str, ...]
     normalization: Normalization
     warnings: tuple[str, ...] = field(default=())
+    separator: str = DOC_SEPARATOR
 
     @property
     def text(self) -> str:
-        return DOC_SEPARATOR.join(self.documents)
+        return self.separator.join(self.documents)
 
     @property
     def fingerprint(self) -> str:
@@ -58,8 +63,7 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             continue
         warning = (
-            f"{source}: not valid UTF-8 (byte {bad}); decoded as {encoding}. "
-            "Convert it to UTF-8 if accents look wrong."
+            f"{source}: not valid UTF-8 (byte {bad}); decoded as {encoding}. Convert it to UTF-8 if accents look wrong."
         )
         return _newlines(text), warning
     raise CorpusError(f"{source}: cannot decode the file as UTF-8, cp1252 or latin-1")
@@ -73,13 +77,9 @@ def _expand(paths: Iterable[str | Path]) -> list[str | Path]:
             continue
         path = Path(p)
         if path.is_dir():
-            found = sorted(
-                f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-            )
+            found = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
             if not found:
-                raise CorpusError(
-                    f"{path}: no .srt, .vtt, .txt or .md files in this folder"
-                )
+                raise CorpusError(f"{path}: no .srt, .vtt, .txt or .md files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -108,9 +108,7 @@ def _read(item: str | Path) -> tuple[str, str, str, str | None]:
     return str(path), text, fmt, warning
 
 
-def load_corpus(
-    paths: Sequence[str | Path], normalization: Normalization | None = None
-) -> Corpus:
+def load_corpus(paths: Sequence[str | Path], normalization: Normalization | None = None) -> Corpus:
     """Read files, folders (recursively, sorted) or ``-`` (stdin) into one corpus.
 
     Raises:
@@ -123,6 +121,7 @@ def load_corpus(
     documents: list[str] = []
     sources: list[str] = []
     warnings: list[str] = []
+    formats: set[str] = set()
     for item in _expand(paths):
         source, text, fmt, warning = _read(item)
         if warning:
@@ -134,6 +133,8 @@ def load_corpus(
             continue
         documents.extend(docs)
         sources.append(source)
+        formats.add(fmt)
     if not documents:
         raise CorpusError("the corpus is empty: no text found in " + ", ".join(map(str, paths)))
-    return Corpus(tuple(documents), tuple(sources), norm, tuple(warnings))
+    separator = CUE_SEPARATOR if formats <= set(SUBTITLE_FORMATS) else DOC_SEPARATOR
+    return Corpus(tuple(documents), tuple(sources), norm, tuple(warnings), separator)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from charlm.data.corpus import DOC_SEPARATOR, Corpus
+from charlm.data.corpus import Corpus
 from charlm.errors import ConfigError, CorpusError
 
 #: Below this many documents a document-level split is too coarse; cut by characters.
@@ -34,15 +34,16 @@ def split_corpus(corpus: Corpus, val_fraction: float, min_train_chars: int) -> S
     if not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be between 0 and 1 (got {val_fraction})")
     docs = corpus.documents
+    sep = corpus.separator
     total = len(corpus.text)
     target = val_fraction * total
     if len(docs) >= MIN_DOCUMENTS:
         size, k = 0, 0
         while k < len(docs) - 1 and size < target:
             k += 1
-            size += len(docs[-k]) + len(DOC_SEPARATOR)
-        train = DOC_SEPARATOR.join(docs[:-k])
-        val = DOC_SEPARATOR.join(docs[-k:])
+            size += len(docs[-k]) + len(sep)
+        train = sep.join(docs[:-k])
+        val = sep.join(docs[-k:])
         by = "documents"
     else:
         cut = total - max(int(round(target)), 1)

@@ -66,9 +66,7 @@ class Vocabulary:
     def from_json(cls, data: dict) -> Vocabulary:
         try:
             chars = data["chars"]
-            if not isinstance(chars, list) or not all(
-                isinstance(c, str) and len(c) == 1 for c in chars
-            ):
+            if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
                 raise TypeError
         except (KeyError, TypeError):
             raise CorruptModelError("vocabulary is malformed") from None

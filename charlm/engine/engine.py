@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charlm.data.corpus import DOC_SEPARATOR
 from charlm.data.normalize import Normalization
 from charlm.data.vocab import Vocabulary
 from charlm.engine.scoring import Score, prime_id, score_ids
@@ -34,13 +35,19 @@ class Engine:
         record: the stored model's record, when it came from the store.
     """
 
-    def __init__(self, model: StepModel, vocab: Vocabulary, normalization: Normalization | None = None,
-                 record: ModelRecord | None = None):
+    def __init__(
+        self,
+        model: StepModel,
+        vocab: Vocabulary,
+        normalization: Normalization | None = None,
+        record: ModelRecord | None = None,
+    ):
         self.model = model
         self.vocab = vocab
         self.normalization = normalization or Normalization()
         self.record = record
-        self._prime = prime_id(vocab)
+        separator = record.corpus.separator if record is not None else DOC_SEPARATOR
+        self._prime = prime_id(vocab, separator)
 
     @classmethod
     def load(cls, name: str | None = None, *, backend: str = "numpy") -> Engine:
@@ -81,17 +88,17 @@ class Engine:
 
     # -- generation -----------------------------------------------------------------------
 
-    def stream(self, prompt: str, settings: DecodeSettings | LiveSettings,
-               cancelled: Callable[[], bool] | None = None) -> Iterator:
+    def stream(
+        self, prompt: str, settings: DecodeSettings | LiveSettings, cancelled: Callable[[], bool] | None = None
+    ) -> Iterator:
         """Chunks of the completion as they are decided, then one ``Finished`` event.
 
-        The prompt is normalised like the training text and conditioned on a
-        document start, so an empty prompt begins a fresh line of dialogue.
+        The prompt is normalised like the training text and read after a
+        document separator, so an empty prompt begins a fresh document.
         """
         from charlm.engine.stream import generate
 
-        return generate(self.model, self._context_ids(prompt), settings, self.vocab.chars,
-                        cancelled=cancelled)
+        return generate(self.model, self._context_ids(prompt), settings, self.vocab.chars, cancelled=cancelled)
 
     def complete(self, prompt: str, settings: DecodeSettings | LiveSettings | None = None) -> Iterator[str]:
         """The completion as streamed text chunks (they concatenate to the final text)."""

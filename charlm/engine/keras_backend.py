@@ -27,8 +27,7 @@ class KerasRuntime:
         self.model = build_step_model(config, self.vocab_size)
         set_named_weights(self.model, weights)
         self._n_states = config.layers * (2 if config.arch == "lstm" else 1)
-        self._fn = tf.function(lambda ids, *states: self.model([ids, *states], training=False),
-                               reduce_retracing=True)
+        self._fn = tf.function(lambda ids, *states: self.model([ids, *states], training=False), reduce_retracing=True)
 
     def initial_state(self, batch: int = 1) -> State:
         return tuple(np.zeros((batch, self.config.units), np.float32) for _ in range(self._n_states))

@@ -126,6 +126,7 @@ class NumpyRuntime:
         ids = np.asarray(ids, dtype=np.intp)
         state = state if state is not None else self.initial_state(1)
         xp_seq = self.input_table[ids]
+        outputs = xp_seq
         final: list[np.ndarray] = []
         for i, (layer, s) in enumerate(zip(self.layers, self._split(state), strict=True)):
             if i:

@@ -1,9 +1,9 @@
 """Exact perplexity: exp(total cross-entropy / number of predicted characters).
 
 Every character of a text is predicted from all the characters before it
-(the recurrent state is carried through the whole text), the first one from
-a document start (the separator that precedes every document in training
-text). The sum is kept in float64; no averaging of per-batch exponentials.
+(the recurrent state is carried through the whole text), the first one after
+the separator that precedes every document in the training text. The sum is
+kept in float64; no averaging of per-batch exponentials.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ class Score:
         return self.nll / self.chars / math.log(2) if self.chars else float("nan")
 
 
-def prime_id(vocab: Vocabulary) -> int:
-    """The id a text is conditioned on before its first character: a document start."""
-    return vocab.chars.index(DOC_SEPARATOR) if DOC_SEPARATOR in vocab else vocab.unk_id
+def prime_id(vocab: Vocabulary, separator: str = DOC_SEPARATOR) -> int:
+    """The id a text is conditioned on before its first character: the document separator."""
+    return vocab.chars.index(separator) if separator in vocab else vocab.unk_id
 
 
 def score_ids(runtime: StepModel, ids: np.ndarray, prime: int) -> Score:

@@ -70,7 +70,9 @@ def cli() -> None:
 @click.option("--sample", metavar="NAME", help="Train on a sample corpus shipped with charlm (e.g. 'rioplatense').")
 @click.option("--name", help="Store name (default: corpus file name + architecture).")
 @model_options()
-@click.option("--force", is_flag=True, help="Retrain even if an identical model is cached; replace a model of that name.")
+@click.option(
+    "--force", is_flag=True, help="Retrain even if an identical model is cached; replace a model of that name."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted model.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch, then a final one.")
 def fit(corpus, sample, name, force, resume, as_json, **options) -> None:
@@ -114,7 +116,9 @@ def list_cmd(as_json: bool) -> None:
 @cli.command()
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Config and history as JSON.")
-@click.option("--plot", type=click.Path(dir_okay=False, writable=True), help="Write the validation-perplexity curve to a PNG.")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False, writable=True), help="Write the validation-perplexity curve to a PNG."
+)
 def show(name: str, as_json: bool, plot: str | None) -> None:
     """Show a model's configuration, corpus, metrics and training history."""
     from charlm import store
@@ -150,15 +154,27 @@ def eval_cmd(name: str, corpus: tuple[str, ...], as_json: bool) -> None:
         data = load_for(list(corpus), engine.record.config, console)
         result = engine.score(data.text)
     if result.unknown:
-        console.print(f"[yellow]warning:[/] {result.unknown} characters are not in the model's vocabulary "
-                      f"({''.join(result.unknown_chars)[:40]!r}) and were scored as the unknown symbol")
+        console.print(
+            f"[yellow]warning:[/] {result.unknown} characters are not in the model's vocabulary "
+            f"({''.join(result.unknown_chars)[:40]!r}) and were scored as the unknown symbol"
+        )
     if as_json:
-        click.echo(json.dumps({"model": engine.record.name, "perplexity": result.perplexity,
-                               "bits_per_char": result.bits_per_char, "chars": result.chars,
-                               "unknown_chars": result.unknown}))
+        click.echo(
+            json.dumps(
+                {
+                    "model": engine.record.name,
+                    "perplexity": result.perplexity,
+                    "bits_per_char": result.bits_per_char,
+                    "chars": result.chars,
+                    "unknown_chars": result.unknown,
+                }
+            )
+        )
     else:
-        Console().print(f"{engine.record.name}: perplexity [bold]{result.perplexity:.4f}[/], "
-                        f"{result.bits_per_char:.4f} bits/char over {result.chars:,} characters")
+        Console().print(
+            f"{engine.record.name}: perplexity [bold]{result.perplexity:.4f}[/], "
+            f"{result.bits_per_char:.4f} bits/char over {result.chars:,} characters"
+        )
 
 
 @cli.command()

@@ -32,10 +32,12 @@ class ModelConfig:
     reset_after: bool = True  # GRU only; True is the cuDNN-compatible variant
     seq_length: int = 100
     batch_size: int = 32
+    stateful: bool = False  # carry the recurrent state across consecutive batches
     optimizer: str = "rmsprop"
     learning_rate: float = 2e-3
     clipnorm: float = 1.0
     lr_decay: float = 0.5  # learning rate factor after an epoch without improvement (1 = off)
+    ema: float = 0.0  # momentum of an exponential moving average of the weights (0 = off)
     max_epochs: int = 60
     patience: int = 6
     seed: int = 0
@@ -64,6 +66,7 @@ class ModelConfig:
         need(1 <= self.batch_size <= 4096, f"batch-size must be between 1 and 4096 (got {self.batch_size})")
         need(0.0 < self.learning_rate <= 1.0, f"lr must be in (0, 1] (got {self.learning_rate})")
         need(self.clipnorm >= 0.0, f"clipnorm must be >= 0 (got {self.clipnorm})")
+        need(0.0 <= self.ema < 1.0, f"ema must be in [0, 1) (got {self.ema})")
         need(0.0 < self.lr_decay <= 1.0, f"lr-decay must be in (0, 1] (got {self.lr_decay})")
         need(1 <= self.max_epochs <= 10_000, f"epochs must be between 1 and 10000 (got {self.max_epochs})")
         need(0 <= self.patience <= 10_000, f"patience must be >= 0 (got {self.patience})")

@@ -17,7 +17,7 @@ import numpy as np
 
 import charlm
 from charlm import store
-from charlm.data.batching import epoch_batches
+from charlm.data.batching import epoch_batches, stream_batches
 from charlm.data.corpus import Corpus
 from charlm.data.split import split_corpus
 from charlm.data.vocab import Vocabulary
@@ -82,12 +82,29 @@ def unigram_perplexity(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: i
     return float(math.exp(-logp[val_ids].mean()))
 
 
+def _epoch_weights(model, optimizer, config: ModelConfig) -> dict[str, np.ndarray]:
+    """The weights to validate and keep: the moving average when ``ema`` is on."""
+    from charlm.trainer.model import get_named_weights
+
+    if not config.ema:
+        return get_named_weights(model)
+    raw = model.get_weights()
+    optimizer.finalize_variable_values(model.trainable_variables)
+    averaged = get_named_weights(model)
+    model.set_weights(raw)
+    return averaged
+
+
 def _versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    return {"charlm": charlm.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__}
+    return {
+        "charlm": charlm.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def _existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resume: bool) -> ModelRecord | None:
@@ -111,9 +128,14 @@ def _existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resum
         return None
     if same_corpus and rec.config == config and not rec.interrupted:
         return rec
-    why = "was interrupted (use --resume to continue it)" if rec.interrupted and same_corpus else (
-        "was trained on another corpus or with other options")
-    raise ConfigError(f"a model named {name!r} already exists and {why}; use --force to replace it or choose another --name")
+    why = (
+        "was interrupted (use --resume to continue it)"
+        if rec.interrupted and same_corpus
+        else ("was trained on another corpus or with other options")
+    )
+    raise ConfigError(
+        f"a model named {name!r} already exists and {why}; use --force to replace it or choose another --name"
+    )
 
 
 def fit(
@@ -144,19 +166,26 @@ def fit(
         raise ConfigError("the corpus was loaded with a normalisation that differs from the config")
 
     vocab = previous.vocabulary if previous else Vocabulary.from_text(corpus.text)
-    split = split_corpus(corpus, config.val_fraction, min_train_chars=config.seq_length + 1)
+    min_train = config.seq_length * (config.batch_size if config.stateful else 1) + 1
+    split = split_corpus(corpus, config.val_fraction, min_train_chars=min_train)
     train_ids = vocab.encode(split.train).ids
     val_ids = vocab.encode(split.val).ids
 
     import keras
 
-    from charlm.trainer.model import build_model, get_named_weights, set_named_weights
+    from charlm.trainer.model import build_model, reset_states, set_named_weights
 
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = build_model(config, len(vocab))
+    model = build_model(config, len(vocab), stateful=config.stateful)
+    make_batches = stream_batches if config.stateful else epoch_batches
     opt_cls = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[config.optimizer]
-    optimizer = opt_cls(learning_rate=config.learning_rate, clipnorm=config.clipnorm or None)
+    optimizer = opt_cls(
+        learning_rate=config.learning_rate,
+        clipnorm=config.clipnorm or None,
+        use_ema=config.ema > 0,
+        ema_momentum=config.ema or 0.99,
+    )
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     history: list[EpochRecord] = list(previous.history) if previous else []
@@ -168,37 +197,56 @@ def fit(
         set_named_weights(model, best_weights)
         best_ppl, best_epoch = previous.val_perplexity, previous.best_epoch
     corpus_info = CorpusInfo(
-        fingerprint=corpus.fingerprint, sources=corpus.sources, chars=len(corpus.text),
-        documents=len(corpus.documents), train_chars=len(split.train), val_chars=len(split.val),
+        fingerprint=corpus.fingerprint,
+        sources=corpus.sources,
+        chars=len(corpus.text),
+        documents=len(corpus.documents),
+        train_chars=len(split.train),
+        val_chars=len(split.val),
         split_by=split.by,
+        separator=corpus.separator,
     )
 
     def record(status: str) -> ModelRecord:
         return ModelRecord(
-            config=config, vocabulary=vocab, corpus=corpus_info, val_perplexity=best_ppl,
-            best_epoch=best_epoch, history=tuple(history), train_seconds=round(train_seconds, 3),
-            status=status, versions=_versions(),
+            config=config,
+            vocabulary=vocab,
+            corpus=corpus_info,
+            val_perplexity=best_ppl,
+            best_epoch=best_epoch,
+            history=tuple(history),
+            train_seconds=round(train_seconds, 3),
+            status=status,
+            versions=_versions(),
         )
 
     first_epoch = len(history) + 1
-    n_batches = len(epoch_batches(train_ids, config.seq_length, config.batch_size, np.random.default_rng(0)))
+    n_batches = len(make_batches(train_ids, config.seq_length, config.batch_size, np.random.default_rng(0)))
     yield FitStarted(
-        name, config, count_params(config, len(vocab)), len(vocab), len(split.train),
-        len(split.val), split.by, n_batches, first_epoch,
+        name,
+        config,
+        count_params(config, len(vocab)),
+        len(vocab),
+        len(split.train),
+        len(split.val),
+        split.by,
+        n_batches,
+        first_epoch,
         unigram_perplexity(train_ids, val_ids, len(vocab)),
     )
     reason = "max-epochs"
     try:
         for epoch in range(first_epoch, config.max_epochs + 1):
             started = time.perf_counter()
-            batches = epoch_batches(train_ids, config.seq_length, config.batch_size, rng)
+            batches = make_batches(train_ids, config.seq_length, config.batch_size, rng)
+            reset_states(model)
             total = 0.0
             for b, (x, y) in enumerate(batches, 1):
                 loss = float(np.asarray(model.train_on_batch(x, y)).reshape(-1)[0])
                 total += loss
                 yield BatchEnd(epoch, b, len(batches), total / b)
-            weights = get_named_weights(model)
-            val_ppl = score_ids(NumpyRuntime(config, weights), val_ids, prime_id(vocab)).perplexity
+            weights = _epoch_weights(model, optimizer, config)
+            val_ppl = score_ids(NumpyRuntime(config, weights), val_ids, prime_id(vocab, corpus.separator)).perplexity
             seconds = time.perf_counter() - started
             train_seconds += seconds
             improved = val_ppl < best_ppl

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 def _rnn_layer(config: ModelConfig, index: int, **kwargs):
     import keras
 
-    cls = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[
-        config.arch
-    ]
+    cls = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[config.arch]
     if config.arch == "gru":
         kwargs["reset_after"] = config.reset_after
     return cls(config.units, name=f"rnn_{index}", **kwargs)
@@ -45,14 +43,21 @@ def _embedding(config: ModelConfig, vocab_size: int):
     return keras.layers.Embedding(vocab_size, config.embedding, name="embed")
 
 
-def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:
-    """Embedding (or one-hot) -> N recurrent layers with dropout -> Dense logits."""
+def build_model(config: ModelConfig, vocab_size: int, *, stateful: bool = False) -> keras.Model:
+    """Embedding (or one-hot) -> N recurrent layers with dropout -> Dense logits.
+
+    ``stateful`` fixes the batch size and carries the state across calls
+    (stateful training); the weights are the same either way.
+    """
     import keras
 
-    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    if stateful:
+        ids = keras.Input(batch_shape=(config.batch_size, None), dtype="int32", name="ids")
+    else:
+        ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = _embedding(config, vocab_size)(ids)
     for i in range(config.layers):
-        x = _rnn_layer(config, i, return_sequences=True)(x)
+        x = _rnn_layer(config, i, return_sequences=True, stateful=stateful)(x)
         if config.dropout > 0:
             x = keras.layers.Dropout(config.dropout, name=f"drop_{i}")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
@@ -66,9 +71,7 @@ def build_step_model(config: ModelConfig, vocab_size: int) -> keras.Model:
     ids = keras.Input(shape=(1,), dtype="int32", name="ids")
     n_states = 2 if config.arch == "lstm" else 1
     states_in = [
-        keras.Input(shape=(config.units,), name=f"state_{i}_{j}")
-        for i in range(config.layers)
-        for j in range(n_states)
+        keras.Input(shape=(config.units,), name=f"state_{i}_{j}") for i in range(config.layers) for j in range(n_states)
     ]
     x = _embedding(config, vocab_size)(ids)
     states_out = []
@@ -96,3 +99,10 @@ def set_named_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> Non
         current = layer.get_weights()
         if current:
             layer.set_weights([weights[f"{layer.name}.{i}"] for i in range(len(current))])
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zero the carried state of every recurrent layer (start of an epoch)."""
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_state()

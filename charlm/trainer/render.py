@@ -66,10 +66,19 @@ class FitRenderer:
 
     def _json(self, event: FitEvent) -> None:
         if isinstance(event, EpochEnd):
-            print(json.dumps({"event": "epoch", "epoch": event.epoch, "loss": round(event.loss, 6),
-                              "val_perplexity": round(event.val_perplexity, 6),
-                              "best_perplexity": round(event.best_perplexity, 6),
-                              "seconds": round(event.seconds, 3)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "event": "epoch",
+                        "epoch": event.epoch,
+                        "loss": round(event.loss, 6),
+                        "val_perplexity": round(event.val_perplexity, 6),
+                        "best_perplexity": round(event.best_perplexity, 6),
+                        "seconds": round(event.seconds, 3),
+                    }
+                ),
+                flush=True,
+            )
         elif isinstance(event, FitFinished) and event.record is not None:
             out = record_summary(event.record)
             out.update(event="finished", reason=event.reason, train_seconds=round(event.train_seconds, 3))
@@ -88,9 +97,13 @@ class FitRenderer:
                 f"(split by {event.split_by}); unigram perplexity {event.unigram_perplexity:.2f}"
             )
             self.progress = Progress(
-                TextColumn("epoch {task.fields[epoch]:>3}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(),
-                console=con, transient=True,
+                TextColumn("epoch {task.fields[epoch]:>3}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.3f}"),
+                TimeElapsedColumn(),
+                console=con,
+                transient=True,
             )
             self.progress.start()
         elif isinstance(event, BatchEnd) and self.progress is not None:
@@ -112,15 +125,20 @@ class FitRenderer:
                 con.print("[yellow]interrupted before the first epoch ended: nothing saved[/]")
                 return
             if event.reason == "cached":
-                con.print(f"[bold]{rec.name}[/] is already trained on this corpus with these options: reusing it "
-                          "(--force retrains)")
+                con.print(
+                    f"[bold]{rec.name}[/] is already trained on this corpus with these options: reusing it "
+                    "(--force retrains)"
+                )
             elif event.reason == "interrupted":
-                con.print(f"[yellow]interrupted[/]: best model so far saved as [bold]{rec.name}[/] "
-                          f"(continue with --resume)")
+                con.print(
+                    f"[yellow]interrupted[/]: best model so far saved as [bold]{rec.name}[/] (continue with --resume)"
+                )
             else:
                 why = {"early-stop": "early stopping", "max-epochs": "epoch limit", "diverged": "divergence"}
-                con.print(f"stopped by {why.get(event.reason, event.reason)} after {len(rec.history)} epochs "
-                          f"in {event.train_seconds:.0f}s")
+                con.print(
+                    f"stopped by {why.get(event.reason, event.reason)} after {len(rec.history)} epochs "
+                    f"in {event.train_seconds:.0f}s"
+                )
             con.print(
                 f"[bold]{rec.name}[/]: validation perplexity [bold]{rec.val_perplexity:.4f}[/] "
                 f"({_bpc(rec.val_perplexity):.3f} bits/char, best epoch {rec.best_epoch})  -> {rec.path}"
@@ -132,9 +150,20 @@ def models_table(records: list[ModelRecord]) -> Table:
     for col in ("name", "arch", "size", "params", "val ppl", "corpus", "date"):
         table.add_column(col, justify="right" if col in ("params", "val ppl") else "left")
     for r in records:
-        name = r.name + (" [dim](built-in)[/]" if r.builtin else "") + (" [yellow](interrupted)[/]" if r.interrupted else "")
-        table.add_row(name, ARCH_NAMES[r.config.arch], _size(r.config), f"{r.params:,}", f"{r.val_perplexity:.3f}",
-                      ", ".join(s.rsplit("/", 1)[-1] for s in r.corpus.sources), r.created[:16].replace("T", " "))
+        name = (
+            r.name
+            + (" [dim](built-in)[/]" if r.builtin else "")
+            + (" [yellow](interrupted)[/]" if r.interrupted else "")
+        )
+        table.add_row(
+            name,
+            ARCH_NAMES[r.config.arch],
+            _size(r.config),
+            f"{r.params:,}",
+            f"{r.val_perplexity:.3f}",
+            ", ".join(s.rsplit("/", 1)[-1] for s in r.corpus.sources),
+            r.created[:16].replace("T", " "),
+        )
     return table
 
 
@@ -149,8 +178,15 @@ def show_lines(record: ModelRecord) -> Iterator[Any]:
     cfg.add_row("params", f"{record.params:,}")
     cfg.add_row("corpus", ", ".join(record.corpus.sources))
     cfg.add_row("fingerprint", record.corpus.fingerprint)
-    cfg.add_row("split", f"{record.corpus.train_chars:,} train / {record.corpus.val_chars:,} validation chars, by {record.corpus.split_by}")
-    cfg.add_row("val perplexity", f"{record.val_perplexity:.4f} (epoch {record.best_epoch}, {_bpc(record.val_perplexity):.3f} bits/char)")
+    cfg.add_row(
+        "split",
+        f"{record.corpus.train_chars:,} train / {record.corpus.val_chars:,} validation chars, "
+        f"by {record.corpus.split_by}",
+    )
+    cfg.add_row(
+        "val perplexity",
+        f"{record.val_perplexity:.4f} (epoch {record.best_epoch}, {_bpc(record.val_perplexity):.3f} bits/char)",
+    )
     cfg.add_row("status", record.status)
     cfg.add_row("trained", f"{record.created}, {record.train_seconds:.0f}s")
     cfg.add_row("versions", ", ".join(f"{k} {v}" for k, v in record.versions.items()))

@@ -163,9 +163,7 @@ def test_no_training_batch_ever_sees_validation_text(tmp_path):
     # Training documents use only letters, validation documents only digits, so a
     # single id from the validation tail in a batch would show a leak.
     letters = "abcdefgh"
-    train_docs = [
-        "".join(letters[(i * 3 + j * 5) % len(letters)] for j in range(29)) + "." for i in range(24)
-    ]
+    train_docs = ["".join(letters[(i * 3 + j * 5) % len(letters)] for j in range(29)) + "." for i in range(24)]
     val_docs = ["".join(str((i + j) % 10) for j in range(30)) for i in range(6)]
     path = tmp_path / "corpus.txt"
     path.write_text("\n\n".join(train_docs + val_docs) + "\n", encoding="utf-8")

@@ -133,9 +133,7 @@ def test_folder_read_recursively_in_sorted_order(tmp_path):
 
     corpus = load_corpus([root])
     assert corpus.documents == ("from a", "from b", "from sub c", "from deeper d", "from z")
-    assert corpus.sources == tuple(
-        str(root / p) for p in ("a.srt", "b.txt", "sub/c.vtt", "sub/deeper/d.md", "z.md")
-    )
+    assert corpus.sources == tuple(str(root / p) for p in ("a.srt", "b.txt", "sub/c.vtt", "sub/deeper/d.md", "z.md"))
     assert corpus.warnings == ()
 
 
@@ -280,10 +278,7 @@ def test_whitespace_collapse_off_keeps_inner_runs(tmp_path):
 def test_normalization_apply_on_a_prompt():
     norm = Normalization()
     assert norm.apply("  He\u0301llo\t\tTHERE  ") == " h\u00e9llo there "
-    assert (
-        Normalization(lowercase=False, nfc=False, collapse_whitespace=False).apply("A\u0301\t\tB")
-        == "A\u0301\t\tB"
-    )
+    assert Normalization(lowercase=False, nfc=False, collapse_whitespace=False).apply("A\u0301\t\tB") == "A\u0301\t\tB"
 
 
 def test_normalization_to_dict():

@@ -62,18 +62,12 @@ def test_srt_dash_inside_a_line_is_kept():
 
 
 def test_srt_runs_of_blank_lines():
-    text = (
-        "\n\n\n1\n00:00:01,000 --> 00:00:02,000\nFirst\n\n\n\n\n"
-        "2\n00:00:03,000 --> 00:00:04,000\nSecond\n\n\n\n"
-    )
+    text = "\n\n\n1\n00:00:01,000 --> 00:00:02,000\nFirst\n\n\n\n\n2\n00:00:03,000 --> 00:00:04,000\nSecond\n\n\n\n"
     assert parse_srt(text) == ["First", "Second"]
 
 
 def test_srt_blank_line_inside_a_cue_keeps_one_cue():
-    text = (
-        "1\n00:00:01,000 --> 00:00:02,000\nfirst line\n\nsecond line\n\n"
-        "2\n00:00:03,000 --> 00:00:04,000\nnext cue\n"
-    )
+    text = "1\n00:00:01,000 --> 00:00:02,000\nfirst line\n\nsecond line\n\n2\n00:00:03,000 --> 00:00:04,000\nnext cue\n"
     assert parse_srt(text) == ["first line second line", "next cue"]
 
 
@@ -102,9 +96,7 @@ def test_srt_markup_tags_and_ass_codes_stripped():
 
 
 def test_srt_html_entities_unescaped():
-    text = (
-        "1\n00:00:01,000 --> 00:00:02,000\nTom &amp; Jerry &lt;3 &quot;cats&quot; &#233;t&eacute;\n"
-    )
+    text = "1\n00:00:01,000 --> 00:00:02,000\nTom &amp; Jerry &lt;3 &quot;cats&quot; &#233;t&eacute;\n"
     assert parse_srt(text) == ['Tom & Jerry <3 "cats" été']
 
 
@@ -148,7 +140,7 @@ def test_srt_file_with_utf8_bom(tmp_path):
 def test_srt_file_with_crlf(tmp_path):
     corpus = load_file(tmp_path, "crlf.srt", SIMPLE_SRT.replace("\n", "\r\n"))
     assert corpus.documents == ("Hello there.", "General Kenobi!")
-    assert corpus.text == "Hello there.\nGeneral Kenobi!"
+    assert corpus.text == "Hello there. General Kenobi!"
 
 
 def test_srt_file_with_lone_cr(tmp_path):

@@ -105,19 +105,16 @@ def test_train_keeps_at_least_one_document():
 
 def test_split_of_a_loaded_subtitle_file(tmp_path):
     cues = [f"line number {i}, said twice" for i in range(40)]
-    srt = "".join(
-        f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\n{cue}\n\n" for i, cue in enumerate(cues)
-    )
+    srt = "".join(f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},500\n{cue}\n\n" for i, cue in enumerate(cues))
     path = tmp_path / "film.srt"
     path.write_text(srt, encoding="utf-8")
     corpus = load_corpus([path])
     split = split_corpus(corpus, 0.1, min_train_chars=50)
     assert split.by == "documents"
-    val_docs = split.val.split("\n")
-    train_docs = split.train.split("\n")
-    assert train_docs + val_docs == cues
-    assert val_docs == cues[-len(val_docs) :]
-    assert len(val_docs) == 4
+    # Cues are joined by a space (as the seed study reads subtitles): whole cues on each side.
+    assert corpus.separator == " "
+    assert split.val == " ".join(cues[-4:])
+    assert split.train == " ".join(cues[:-4])
 
 
 def test_train_and_val_are_disjoint_spans_of_the_text():

@@ -25,8 +25,17 @@ def test_wrong_types_are_rejected():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"arch": "transformer"}, {"units": 0}, {"dropout": 1.0}, {"seq_length": 1}, {"learning_rate": 0.0},
-     {"optimizer": "sgd"}, {"val_fraction": 0.95}, {"layers": 0}, {"lr_decay": 0.0}],
+    [
+        {"arch": "transformer"},
+        {"units": 0},
+        {"dropout": 1.0},
+        {"seq_length": 1},
+        {"learning_rate": 0.0},
+        {"optimizer": "sgd"},
+        {"val_fraction": 0.95},
+        {"layers": 0},
+        {"lr_decay": 0.0},
+    ],
 )
 def test_absurd_values_are_rejected(changes):
     with pytest.raises(ConfigError):

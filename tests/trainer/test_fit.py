@@ -10,8 +10,18 @@ from charlm.errors import ConfigError, CorpusError
 from charlm.trainer.config import ModelConfig
 from charlm.trainer.fit import BatchEnd, EpochEnd, FitFinished, FitStarted, fit
 
-TINY = ModelConfig(arch="gru", units=32, layers=1, embedding=8, seq_length=32, batch_size=8,
-                   learning_rate=1e-2, max_epochs=6, patience=0, dropout=0.0)
+TINY = ModelConfig(
+    arch="gru",
+    units=32,
+    layers=1,
+    embedding=8,
+    seq_length=32,
+    batch_size=8,
+    learning_rate=1e-2,
+    max_epochs=6,
+    patience=0,
+    dropout=0.0,
+)
 
 
 def run(corpus, config, name="tiny", **kw):
