@@ -195,5 +195,20 @@ def rm(name: str, yes: bool) -> None:
     click.echo(f"removed {name}")
 
 
+def _register_experiment_commands() -> None:
+    """`compare` and `tune` live in their own module (kept out of this file's size)."""
+    from charlm.trainer.experiments_cli import compare, tune
+
+    cli.add_command(compare)
+    cli.add_command(tune)
+
+
+_register_experiment_commands()
+
+
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

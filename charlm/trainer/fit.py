@@ -82,6 +82,17 @@ def unigram_perplexity(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: i
     return float(math.exp(-logp[val_ids].mean()))
 
 
+def _stalled_epochs(history: list[EpochRecord]) -> int:
+    """Epochs that did not improve on the best so far (each one decayed the learning rate)."""
+    best, stalled = math.inf, 0
+    for e in history:
+        if e.val_perplexity < best:
+            best = e.val_perplexity
+        else:
+            stalled += 1
+    return stalled
+
+
 def _epoch_weights(model, optimizer, config: ModelConfig) -> dict[str, np.ndarray]:
     """The weights to validate and keep: the moving average when ``ema`` is on."""
     from charlm.trainer.model import get_named_weights
@@ -196,6 +207,7 @@ def fit(
         best_weights = store.load_weights(previous)
         set_named_weights(model, best_weights)
         best_ppl, best_epoch = previous.val_perplexity, previous.best_epoch
+        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** _stalled_epochs(history))
     corpus_info = CorpusInfo(
         fingerprint=corpus.fingerprint,
         sources=corpus.sources,

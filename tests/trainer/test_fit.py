@@ -123,3 +123,11 @@ def test_one_hot_input_and_every_architecture_train(tiny_srt):
     for arch in ("rnn", "lstm"):
         _, done = run(corpus, TINY.replace(arch=arch, embedding=0, max_epochs=1), name=f"t-{arch}")
         assert done.record.config.one_hot and done.record.config.arch == arch
+
+
+def test_same_seed_same_model(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    config = TINY.replace(max_epochs=1)
+    _, a = run(corpus, config, name="a")
+    _, b = run(corpus, config, name="b")
+    assert a.record.val_perplexity == pytest.approx(b.record.val_perplexity, rel=1e-6)

@@ -1,0 +1,313 @@
+"""`charlm-train compare` and `charlm-train tune`: parse options, call the library, render with rich.
+
+The work is in :mod:`charlm.trainer.compare` and :mod:`charlm.trainer.tune`;
+TensorFlow, keras-tuner and matplotlib are imported only once a command runs,
+so ``charlm-train --help`` stays fast. Helpers shared with `fit` come from
+:mod:`charlm.trainer.cli`, imported inside the commands (that module imports
+this one while it is being defined).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from charlm.cli_common import EXIT_INTERRUPTED, user_errors
+from charlm.trainer.config import ARCH_NAMES
+from charlm.trainer.options import config_from_options, model_options, pop_model_options
+
+
+def _base_name(paths: list[str], corpus: tuple[str, ...], sample: str | None) -> str:
+    """The corpus part of `fit`'s default name, so `compare` stores `<corpus>-<arch>` like `fit`."""
+    from charlm.trainer.cli import default_name
+
+    return default_name(paths if not sample or corpus else [sample], "").rstrip("-")
+
+
+def _drive(events, render) -> None:
+    """Run an event generator; Ctrl-C while rendering is thrown into it so it can save and stop."""
+    interrupted = False
+    try:
+        while True:
+            try:
+                event = events.throw(KeyboardInterrupt()) if interrupted else next(events)
+            except StopIteration:
+                return
+            interrupted = False
+            try:
+                render(event)
+            except KeyboardInterrupt:
+                interrupted = True
+    finally:
+        render.close()
+
+
+class _CompareView:
+    """Progress of each architecture's fit, drawn by the `fit` renderer."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.fit_view = None
+        self.finished = None
+
+    def __call__(self, event) -> None:
+        from charlm.trainer.compare import ArchCompared, ArchStarted, CompareFinished
+        from charlm.trainer.render import FitRenderer
+
+        if isinstance(event, ArchStarted):
+            self.close()
+            self.console.rule(f"{event.index}/{event.total}  {ARCH_NAMES[event.arch]}  ->  {event.name}")
+            self.fit_view = FitRenderer(self.console, as_json=False)
+        elif isinstance(event, CompareFinished):
+            self.finished = event
+        elif not isinstance(event, ArchCompared) and self.fit_view is not None:
+            self.fit_view(event)
+
+    def close(self) -> None:
+        if self.fit_view is not None:
+            self.fit_view.close()
+
+
+def _compare_table(rows) -> Table:
+    """Fits in 80 columns: model names are in the rules above and the completions below."""
+    table = Table(show_edge=False, header_style="bold", caption="val ppl: best exact validation perplexity")
+    for col in ("arch", "params", "epochs", "train s", "val ppl", "bits/char", "stopped by"):
+        table.add_column(col, justify="left" if col in ("arch", "stopped by") else "right", no_wrap=True)
+    best = min(r.record.val_perplexity for r in rows)
+    for r in rows:
+        rec = r.record
+        table.add_row(
+            ARCH_NAMES[r.arch],
+            f"{rec.params:,}",
+            str(len(rec.history)),
+            f"{rec.train_seconds:.0f}",
+            f"{rec.val_perplexity:.4f}",
+            f"{r.bits_per_char:.3f}",
+            r.reason,
+            style="bold green" if rec.val_perplexity == best and len(rows) > 1 else None,
+        )
+    return table
+
+
+def _completion_lines(rows) -> list[Text]:
+    from charlm.engine.settings import MODE_LABELS
+
+    lines = [Text(f"completions of {rows[0].prompt!r} (fixed seed):", style="bold")] if rows else []
+    for r in rows:
+        lines.append(Text.assemble((ARCH_NAMES[r.arch], "bold"), f" ({r.record.name})"))
+        for mode, text in r.completions.items():
+            lines.append(Text.assemble(f"  {MODE_LABELS[mode]:<13}", (r.prompt, "dim"), text.replace("\n", "⏎")))
+    return lines
+
+
+@click.command()
+@click.argument("corpus", nargs=-1)
+@click.option("--archs", default="rnn,lstm,gru", show_default=True, help="Comma-separated architectures to compare.")
+@click.option("--sample", metavar="NAME", help="Use a sample corpus shipped with charlm (e.g. 'rioplatense').")
+@click.option("--name", "base", metavar="BASE", help="Store the models as BASE-ARCH (default: the corpus file name).")
+@model_options(with_arch=False)
+@click.option("--prompt", help="Prompt of the completions (default: the first words of the validation text).")
+@click.option("--length", type=click.IntRange(0, 10_000), default=60, show_default=True, help="Completion length.")
+@click.option("--force", is_flag=True, help="Retrain models that are already in the store.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows (progress goes to stderr).")
+@click.option("--plot", type=click.Path(dir_okay=False, writable=True), help="Write the validation curves to a PNG.")
+def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, **options) -> None:
+    """Train each architecture on CORPUS with the same split and budget, then compare them.
+
+    Every model is an ordinary `fit` (leak-free validation tail, exact
+    perplexity, early stopping) whose options differ only in the architecture;
+    each is stored as BASE-ARCH. Prints a table and one completion per
+    decoding mode from each model. Ctrl-C keeps the model being trained.
+    """
+    from charlm.trainer.cli import _corpus_paths, load_for
+    from charlm.trainer.compare import compare as compare_models
+    from charlm.trainer.compare import parse_archs
+
+    console = Console(stderr=as_json)
+    with user_errors():
+        arch_list = parse_archs(archs)
+        if plot:
+            from charlm.trainer.plot import check_available
+
+            check_available()
+        paths = _corpus_paths(corpus, sample)
+        config = config_from_options(pop_model_options(options))
+        data = load_for(paths, config, console)
+        view = _CompareView(console)
+        events = compare_models(
+            data, config, base or _base_name(paths, corpus, sample), arch_list, prompt=prompt, length=length, force=force
+        )
+        _drive(events, view)
+        rows = list(view.finished.rows) if view.finished else []
+        if plot and rows:
+            from charlm.trainer.plot import plot_histories
+
+            plot_histories([r.record for r in rows], Path(plot))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+    elif rows:
+        out = Console()
+        out.print(_compare_table(rows))
+        for line in _completion_lines(rows):
+            out.print(line)
+    if plot and rows:
+        console.print(f"curves written to {plot}")
+    if view.finished is None or view.finished.interrupted:
+        console.print("[yellow]interrupted[/]: the models finished so far are in the store; run again to continue")
+        raise SystemExit(EXIT_INTERRUPTED)
+
+
+class _TuneView:
+    """One line per trial and per trial epoch."""
+
+    def __init__(self, console: Console):
+        self.console = console
+
+    def __call__(self, event) -> None:
+        from charlm.trainer import tune
+
+        con = self.console
+        if isinstance(event, tune.SearchStarted):
+            s = event.spec
+            limit = f"at most {s.max_trials} trials" if s.max_trials else "as many trials as Hyperband schedules"
+            con.print(
+                f"[bold]{event.name}[/]: Hyperband search, up to {s.max_epochs} epochs per trial, {limit}; "
+                f"{event.train_chars:,} training / {event.val_chars:,} validation characters"
+            )
+            con.print(f"search state: {event.folder}", highlight=False)
+            if event.resumed:
+                con.print(f"resuming: {event.completed_trials} finished trials are kept")
+        elif isinstance(event, tune.TrialStarted):
+            c = event.config
+            span = f"epochs {event.initial_epoch + 1}-{event.epochs}"
+            if event.initial_epoch:
+                span += " (continues a promoted trial)"
+            con.print(
+                f"trial [bold]{event.trial_id}[/]: {ARCH_NAMES[c.arch]} {c.layers}x{c.units}, "
+                f"dropout {c.dropout:g}, lr {c.learning_rate:g}, {span}"
+            )
+        elif isinstance(event, tune.TrialEpoch):
+            con.print(
+                f"  epoch {event.epoch:>3}  loss {event.loss:.4f}  val perplexity {event.val_perplexity:.4f}  "
+                f"{event.seconds:.1f}s"
+            )
+        elif isinstance(event, tune.TrialEnded):
+            if event.status == "COMPLETED" and event.val_perplexity is not None:
+                con.print(
+                    f"  trial {event.trial_id}: best {event.val_perplexity:.4f}  "
+                    f"(search best {event.best_perplexity:.4f})"
+                )
+            else:
+                con.print(f"  [red]trial {event.trial_id} {event.status.lower()}[/]")
+
+    def close(self) -> None:
+        pass
+
+
+class _FitCapture:
+    """Renders fit events and remembers the final one."""
+
+    def __init__(self, renderer):
+        self.renderer = renderer
+        self.finished = None
+
+    def __call__(self, event) -> None:
+        from charlm.trainer.fit import FitFinished
+
+        if isinstance(event, FitFinished):
+            self.finished = event
+        self.renderer(event)
+
+    def close(self) -> None:
+        self.renderer.close()
+
+
+def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from charlm.trainer import tune
+    from charlm.trainer.render import record_summary
+
+    return {
+        "name": name,
+        "search": {
+            "folder": str(tune.search_dir(name)),
+            "max_epochs": spec.max_epochs,
+            "max_trials": spec.max_trials,
+            "best_trial": result.best_trial,
+            "best_val_perplexity": round(float(result.best_perplexity), 6),
+            "seconds": round(result.seconds, 3),
+            "trials": [asdict(t) for t in result.trials],
+        },
+        "best_hyperparameters": {
+            k: getattr(result.best, k) for k in ("arch", "units", "layers", "dropout", "learning_rate")
+        },
+        "reason": finished.reason if finished else "interrupted",
+        "model": record_summary(finished.record) if finished and finished.record else None,
+    }
+
+
+@click.command()
+@click.argument("corpus", nargs=-1)
+@click.option("--sample", metavar="NAME", help="Use a sample corpus shipped with charlm (e.g. 'rioplatense').")
+@click.option("--name", help="Name of the search and of the tuned model (default: corpus file name + '-tuned').")
+@click.option("--max-epochs", type=click.IntRange(1, 1000), help="Hyperband's epoch budget per trial [default: 10].")
+@click.option("--max-trials", type=click.IntRange(1, 10_000), help="Stop after this many trials [default: no limit].")
+@click.option("--epochs", type=click.IntRange(1, 10_000), help="Maximum epochs of the final training of the winner.")
+@click.option("--patience", type=click.IntRange(0, 10_000), help="Early-stopping patience of the final training.")
+@click.option("--seq-length", type=click.IntRange(2, 10_000), help="Characters per training chunk.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), help="Chunks per batch.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the search and of every model.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted search (finished trials are kept).")
+@click.option("--force", is_flag=True, help="Start the search over and replace a model of that name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end (progress goes to stderr).")
+def tune(corpus, sample, name, resume, force, as_json, **options) -> None:
+    """Search architecture, units, layers, dropout and learning rate with Hyperband, then train the best.
+
+    Trials are ranked by exact validation perplexity on the held-out tail, as
+    `fit` measures it. The search state is kept in the store's folder, so
+    Ctrl-C stops cleanly and --resume continues without redoing finished
+    trials. Needs the `tune` extra: pip install 'charlm[tune]'.
+    """
+    from charlm.trainer import tune as tuning
+    from charlm.trainer.cli import _corpus_paths, default_name, load_for, run_fit
+    from charlm.trainer.config import ModelConfig
+    from charlm.trainer.render import FitRenderer
+
+    console = Console(file=sys.stderr if as_json else sys.stdout)
+    with user_errors():
+        tuning.require_keras_tuner()
+        paths = _corpus_paths(corpus, sample)
+        name = name or default_name(paths if not sample or corpus else [sample], "tuned")
+        data = load_for(paths, ModelConfig(), console)
+        spec = tuning.resolve_spec(name, data, options, resume=resume, force=force)
+        try:
+            result = tuning.search(data, name, spec, resume=resume, force=force, report=_TuneView(console))
+        except KeyboardInterrupt:
+            again = ["charlm-train", "tune", *corpus, *(["--sample", sample] if sample else []), "--name", name]
+            console.print(
+                f"[yellow]interrupted[/]: the search is saved in {tuning.search_dir(name)}; continue it with "
+                f"[bold]{shlex.join(again)} --resume[/]",
+                highlight=False,
+            )
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        c = result.best
+        console.print(
+            f"best of {len(result.trials)} trials: [bold]{ARCH_NAMES[c.arch]} {c.layers}x{c.units}[/], "
+            f"dropout {c.dropout:g}, lr {c.learning_rate:g} (trial {result.best_trial}, val perplexity "
+            f"{result.best_perplexity:.4f}); training it as [bold]{name}[/]"
+        )
+        capture = _FitCapture(FitRenderer(console, as_json=False))
+        code = run_fit(tuning.final_fit(data, result, name, force=force), capture)
+    if as_json:
+        click.echo(json.dumps(_tune_json(name, spec, result, capture.finished), indent=2, ensure_ascii=False))
+    if code:
+        raise SystemExit(code)
