@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -35,7 +36,10 @@ def default_name(paths: list[str], arch: str) -> str:
 def load_for(paths: list[str], config, console: Console):
     from charlm.data import load_corpus
 
+    from charlm.data.samples import sample_label
+
     corpus = load_corpus(paths, config.normalization)
+    corpus = dataclasses.replace(corpus, sources=tuple(sample_label(s) for s in corpus.sources))
     for warning in corpus.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return corpus

@@ -56,6 +56,9 @@ def build_model(config: ModelConfig, vocab_size: int, *, stateful: bool = False)
     else:
         ids = keras.Input(shape=(None,), dtype="int32", name="ids")
     x = _embedding(config, vocab_size)(ids)
+    if config.input_dropout > 0:
+        # One mask value per time step: a dropped character is hidden entirely.
+        x = keras.layers.Dropout(config.input_dropout, noise_shape=(None, None, 1), name="drop_input")(x)
     for i in range(config.layers):
         x = _rnn_layer(config, i, return_sequences=True, stateful=stateful)(x)
         if config.dropout > 0:

@@ -18,6 +18,14 @@ _MODEL_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "dropout",
         {"type": click.FloatRange(0.0, 1.0, max_open=True), "help": "Dropout after each recurrent layer."},
     ),
+    (
+        "--input-dropout",
+        "input_dropout",
+        {
+            "type": click.FloatRange(0.0, 1.0, max_open=True),
+            "help": "Drop whole input characters at random (regularisation).",
+        },
+    ),
     ("--embedding", "embedding", {"type": click.IntRange(1, 1024), "help": "Embedding size (default input)."}),
     (
         "--seq-length",
@@ -77,8 +85,9 @@ def model_options(with_arch: bool = True) -> Callable:
     """Decorate a command with every ModelConfig option (all default to the config's)."""
 
     def decorate(func: Callable) -> Callable:
-        for flag, _field, kwargs in reversed(_MODEL_OPTIONS):
-            func = click.option(flag, default=None, **kwargs)(func)
+        defaults = ModelConfig()
+        for flag, field, kwargs in reversed(_MODEL_OPTIONS):
+            func = click.option(flag, default=None, show_default=str(getattr(defaults, field)), **kwargs)(func)
         func = click.option(
             "--stateful/--no-stateful",
             default=None,
@@ -92,7 +101,11 @@ def model_options(with_arch: bool = True) -> Callable:
         )
         if with_arch:
             func = click.option(
-                "--arch", type=click.Choice(ARCHS), default=None, help="rnn (Elman/SimpleRNN), lstm or gru."
+                "--arch",
+                type=click.Choice(ARCHS),
+                default=None,
+                show_default=defaults.arch,
+                help="rnn (Elman/SimpleRNN), lstm or gru.",
             )(func)
         return func
 

@@ -149,3 +149,28 @@ def test_cp1252_corpus_warns_but_trains(tmp_path):
     result = invoke("fit", str(path), "--json", *TINY, "--epochs", "1")
     assert result.exit_code == 0, result.output
     assert "cp1252" in result.output
+
+
+def test_ctrl_c_in_a_real_process_keeps_the_best_model(tiny_srt, charlm_home):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CHARLM_HOME": str(charlm_home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, "-m", "charlm.trainer.cli", "fit", str(tiny_srt), "--name", "sig", "--json",
+           *TINY, "--epochs", "500", "--patience", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["event"] == "epoch"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    final = json.loads(out.splitlines()[-1])
+    assert final["reason"] == "interrupted" and final["status"] == "interrupted"
+    shown = json.loads(invoke("show", "sig", "--json").output)
+    assert shown["status"] == "interrupted" and len(shown["history"]) >= 1

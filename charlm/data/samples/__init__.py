@@ -20,3 +20,11 @@ def sample_path(name: str) -> Path:
         known = ", ".join(list_samples()) or "none"
         raise CorpusError(f"no sample corpus named {name!r} (available: {known})")
     return path
+
+
+def sample_label(source: str) -> str:
+    """``sample:NAME`` for a shipped sample's path (stable across installs), else the source."""
+    path = Path(source)
+    if path.parent == SAMPLES_DIR and path.suffix == ".srt":
+        return f"sample:{path.stem}"
+    return source
