@@ -23,7 +23,7 @@ from charlm.engine.decoding import (
 )
 from charlm.engine.settings import MIN_TEMPERATURE
 
-from .toy import BigramModel, all_sequences, random_table, sequence_logprob
+from .toy import BigramModel, all_sequences, random_table, reference_beam, sequence_logprob
 
 CHARS = "abcdefgh"
 
@@ -221,20 +221,6 @@ def run_beam(
     while not search.done and search.depth < length:
         search.step(matcher, num=num, alpha=alpha)
     return search.results(alpha)
-
-
-def reference_beam(table, last, length, k):
-    """Plain, one-sequence-at-a-time beam search on cumulative log-prob."""
-    beams = [((), 0.0)]
-    for _ in range(length):
-        cands = [
-            (seq + (c,), lp + math.log(table[seq[-1] if seq else last, c]))
-            for seq, lp in beams
-            for c in range(table.shape[0])
-        ]
-        cands.sort(key=lambda x: -x[1])
-        beams = cands[:k]
-    return beams
 
 
 @pytest.mark.parametrize("seed", range(5))

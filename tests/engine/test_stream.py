@@ -10,7 +10,7 @@ import pytest
 from charlm.engine.settings import DecodeSettings, LiveSettings
 from charlm.engine.stream import Chunk, Finished, generate
 
-from .toy import BigramModel, all_sequences, random_table, sequence_logprob
+from .toy import BigramModel, all_sequences, random_table, reference_beam, sequence_logprob
 
 CHARS = "abcdefgh"
 #: a -> b -> c -> a (greedy loops "abcabc..."), never certain.
@@ -32,19 +32,6 @@ def greedy_chain(table, last, n):
         last = int(np.argmax(table[last]))
         out.append(last)
     return "".join(CHARS[i] for i in out)
-
-
-def reference_beam(table, last, length, k):
-    beams = [((), 0.0)]
-    for _ in range(length):
-        cands = [
-            (seq + (c,), lp + math.log(table[seq[-1] if seq else last, c]))
-            for seq, lp in beams
-            for c in range(table.shape[0])
-        ]
-        cands.sort(key=lambda x: -x[1])
-        beams = cands[:k]
-    return beams
 
 
 def text_of(ids):

@@ -7,6 +7,7 @@ probability is a product of table entries and can be enumerated by hand.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,3 +67,17 @@ def sequence_logprob(table: np.ndarray, last_prompt_id: int, ids: Sequence[int])
 def all_sequences(vocab: int, length: int) -> list[tuple[int, ...]]:
     """Every id sequence of exactly ``length`` (for brute-force checks)."""
     return list(itertools.product(range(vocab), repeat=length))
+
+
+def reference_beam(table, last, length, k):
+    """Plain, one-sequence-at-a-time beam search on cumulative log-prob."""
+    beams = [((), 0.0)]
+    for _ in range(length):
+        cands = [
+            (seq + (c,), lp + math.log(table[seq[-1] if seq else last, c]))
+            for seq, lp in beams
+            for c in range(table.shape[0])
+        ]
+        cands.sort(key=lambda x: -x[1])
+        beams = cands[:k]
+    return beams
