@@ -99,7 +99,7 @@ def main() -> None:
     engine.generate(args.prompt, None)  # warm up
 
     seed = SeedApproach(record, store.load_weights(record))
-    context = [int(i) for i in engine._context_ids(args.prompt)]
+    context = [int(i) for i in engine.context_ids(args.prompt)]
     seed.greedy(context, 2)  # warm up predict
     seed_greedy, seed_ids = seed.greedy(context, args.seed_length)
     seed_beam = seed.beam(context, max(args.seed_length // 4, 3))

@@ -82,7 +82,8 @@ class Engine:
         """Characters of ``text`` (after normalisation) the model has never seen."""
         return self.vocab.encode(self.normalize(text)).unknown_chars
 
-    def _context_ids(self, text: str) -> np.ndarray:
+    def context_ids(self, text: str) -> np.ndarray:
+        """What the model reads for ``text``: the document separator, then the normalised text."""
         ids = self.vocab.encode(self.normalize(text)).ids
         return np.concatenate([np.array([self._prime], dtype=np.int32), ids])
 
@@ -98,7 +99,7 @@ class Engine:
         """
         from charlm.engine.stream import generate
 
-        return generate(self.model, self._context_ids(prompt), settings, self.vocab.chars, cancelled=cancelled)
+        return generate(self.model, self.context_ids(prompt), settings, self.vocab.chars, cancelled=cancelled)
 
     def complete(self, prompt: str, settings: DecodeSettings | LiveSettings | None = None) -> Iterator[str]:
         """The completion as streamed text chunks (they concatenate to the final text)."""
@@ -121,7 +122,7 @@ class Engine:
 
     def next_char_distribution(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` most likely next characters after ``text`` with their probabilities."""
-        _, logprobs = self.model.start(self._context_ids(text))
+        _, logprobs = self.model.start(self.context_ids(text))
         probs = np.exp(logprobs.astype(np.float64))
         k = max(1, min(k, len(probs)))
         top = np.argpartition(-probs, k - 1)[:k]
