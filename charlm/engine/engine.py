@@ -47,7 +47,7 @@ class Engine:
         self.normalization = normalization or Normalization()
         self.record = record
         separator = record.corpus.separator if record is not None else DOC_SEPARATOR
-        self._prime = prime_id(vocab, separator)
+        self.prime_id = prime_id(vocab, separator)  # read before every text
 
     @classmethod
     def load(cls, name: str | None = None, *, backend: str = "numpy") -> Engine:
@@ -85,7 +85,7 @@ class Engine:
     def context_ids(self, text: str) -> np.ndarray:
         """What the model reads for ``text``: the document separator, then the normalised text."""
         ids = self.vocab.encode(self.normalize(text)).ids
-        return np.concatenate([np.array([self._prime], dtype=np.int32), ids])
+        return np.concatenate([np.array([self.prime_id], dtype=np.int32), ids])
 
     # -- generation -----------------------------------------------------------------------
 
@@ -123,7 +123,11 @@ class Engine:
     def next_char_distribution(self, text: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` most likely next characters after ``text`` with their probabilities."""
         _, logprobs = self.model.start(self.context_ids(text))
-        probs = np.exp(logprobs.astype(np.float64))
+        return self.top_chars(logprobs, k)
+
+    def top_chars(self, logprobs: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most likely characters of a (vocab,) log-prob vector, most likely first."""
+        probs = np.exp(np.asarray(logprobs, dtype=np.float64))
         k = max(1, min(k, len(probs)))
         top = np.argpartition(-probs, k - 1)[:k]
         top = top[np.argsort(-probs[top], kind="stable")]
@@ -132,7 +136,7 @@ class Engine:
     def score(self, text: str) -> TextScore:
         """Total negative log-likelihood of ``text`` (every character, from a document start)."""
         enc = self.vocab.encode(self.normalize(text))
-        base = score_ids(self.model, enc.ids, self._prime)
+        base = score_ids(self.model, enc.ids, self.prime_id)
         return TextScore(base.nll, base.chars, enc.unknown, enc.unknown_chars)
 
     def logprob(self, text: str) -> float:

@@ -1,0 +1,1 @@
+"""The app's screens: main workbench, help, model info, model picker, no-model."""

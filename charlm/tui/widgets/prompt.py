@@ -1,0 +1,143 @@
+"""The prompt editor and the line under it that reports the prompt's perplexity.
+
+The editor is a TextArea where Enter asks for a completion (prompts are
+usually one line of dialogue); Ctrl+J, or Shift+Enter where the terminal
+reports it, inserts a newline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Static, TextArea
+
+NEWLINE_KEYS = ("ctrl+j", "shift+enter", "newline")
+
+
+class PromptEditor(TextArea):
+    """A TextArea where Enter submits instead of inserting a newline."""
+
+    DEFAULT_CSS = """
+    PromptEditor {
+        height: 5;
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-subtitle-color: $text-muted;
+    }
+    PromptEditor:focus { border: round $primary; }
+    """
+
+    BINDINGS = [
+        # Handled in _on_key (TextArea consumes Enter before bindings); listed for the footer.
+        Binding("enter", "submit", "Complete"),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        """The user asked for a completion of ``text``."""
+
+        editor: PromptEditor
+        text: str
+
+        @property
+        def control(self) -> PromptEditor:
+            return self.editor
+
+    def __init__(self, text: str = "", id: str | None = None,  # noqa: A002
+                 on_change: Callable[[str], None] | None = None) -> None:
+        """``on_change(text)`` runs on every edit, in this widget's own handler.
+
+        Called there rather than where ``Changed`` bubbles to, the screen's
+        reaction (the next-character bars) is ready before the edited text is
+        painted, and both appear in the same frame instead of one frame apart.
+        """
+        self._on_change = on_change
+        super().__init__(text, id=id, soft_wrap=True, tab_behavior="focus",
+                         show_line_numbers=False, compact=False, highlight_cursor_line=False,
+                         placeholder="Type a prompt, then Enter")
+        self.border_title = "prompt"
+        self.border_subtitle = "⏎ complete · ^j newline"
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+        elif event.key in NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self.replace("\n", start, end, maintain_selection_offset=False)
+
+    async def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self._on_change is None:
+            return
+        # Hold repaints while the widgets that react (next-character bars,
+        # perplexity) report to the screen, so they join this edit's frame:
+        # otherwise they wait one or two more frames (~30 ms at 60 fps).
+        with self.app.batch_update():
+            self._on_change(self.text)
+            for _ in range(3):
+                await asyncio.sleep(0)
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.text))
+
+    def set_text(self, text: str) -> None:
+        """Replace the prompt and put the cursor at its end."""
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+
+def describe_perplexity(ppl: float, chars: int, unknown: tuple[str, ...], wide: bool) -> Text:
+    """The status line: perplexity of the prompt, in words a newcomer can read."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    if chars == 0 or not math.isfinite(ppl):
+        out.append("perplexity –", style="dim")
+        out.append("  type to see how surprised the model is" if wide else "", style="dim")
+    else:
+        out.append("perplexity ", style="dim")
+        out.append(f"{ppl:.2f}", style="bold")
+        out.append("  how surprised the model is by what you typed" if wide else " (surprise)",
+                   style="dim")
+    if unknown:
+        out.append(f"  unknown: {''.join(unknown)}", style="bold red")
+    return out
+
+
+class PromptStats(Static):
+    """One line: the prompt's perplexity under the model (and unknown characters)."""
+
+    DEFAULT_CSS = """
+    PromptStats { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.perplexity = math.nan
+        self.chars = 0
+        self.unknown: tuple[str, ...] = ()
+
+    def show(self, perplexity: float, chars: int, unknown: tuple[str, ...]) -> None:
+        self.perplexity, self.chars, self.unknown = perplexity, chars, unknown
+        self.update(self._line(), layout=False)
+
+    def on_resize(self) -> None:
+        self.update(self._line(), layout=False)
+
+    def _line(self) -> Text:
+        """The long wording when it fits the line, else the short one."""
+        line = describe_perplexity(self.perplexity, self.chars, self.unknown, wide=True)
+        if line.cell_len > self.content_size.width:
+            line = describe_perplexity(self.perplexity, self.chars, self.unknown, wide=False)
+        return line
+
+    def on_mount(self) -> None:
+        self.update(self._line(), layout=False)
