@@ -35,7 +35,6 @@ def default_name(paths: list[str], arch: str) -> str:
 
 def load_for(paths: list[str], config, console: Console):
     from charlm.data import load_corpus
-
     from charlm.data.samples import sample_label
 
     corpus = load_corpus(paths, config.normalization)
