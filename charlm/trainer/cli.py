@@ -15,7 +15,7 @@ from charlm.cli_common import EXIT_INTERRUPTED, CliError, Group, user_errors
 from charlm.trainer.options import config_from_options, model_options, pop_model_options
 
 
-def _corpus_paths(corpus: tuple[str, ...], sample: str | None) -> list[str]:
+def corpus_paths(corpus: tuple[str, ...], sample: str | None) -> list[str]:
     from charlm.data.samples import sample_path
 
     paths = list(corpus)
@@ -90,7 +90,7 @@ def fit(corpus, sample, name, force, resume, as_json, **options) -> None:
 
     console = Console(stderr=as_json)
     with user_errors():
-        paths = _corpus_paths(corpus, sample)
+        paths = corpus_paths(corpus, sample)
         config = config_from_options(pop_model_options(options))
         name = name or default_name(paths if not sample or corpus else [sample], config.arch)
         data = load_for(paths, config, console)

@@ -21,8 +21,10 @@ from rich.table import Table
 from rich.text import Text
 
 from charlm.cli_common import EXIT_INTERRUPTED, user_errors
-from charlm.trainer.config import ARCH_NAMES
+from charlm.trainer.config import ARCH_NAMES, ModelConfig
 from charlm.trainer.options import config_from_options, model_options, pop_model_options
+
+_DEFAULTS = ModelConfig()
 
 
 def _base_name(paths: list[str], corpus: tuple[str, ...], sample: str | None) -> str:
@@ -127,7 +129,7 @@ def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, *
     each is stored as BASE-ARCH. Prints a table and one completion per
     decoding mode from each model. Ctrl-C keeps the model being trained.
     """
-    from charlm.trainer.cli import _corpus_paths, load_for
+    from charlm.trainer.cli import corpus_paths, load_for
     from charlm.trainer.compare import compare as compare_models
     from charlm.trainer.compare import parse_archs
 
@@ -138,12 +140,18 @@ def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, *
             from charlm.trainer.plot import check_available
 
             check_available()
-        paths = _corpus_paths(corpus, sample)
+        paths = corpus_paths(corpus, sample)
         config = config_from_options(pop_model_options(options))
         data = load_for(paths, config, console)
         view = _CompareView(console)
         events = compare_models(
-            data, config, base or _base_name(paths, corpus, sample), arch_list, prompt=prompt, length=length, force=force
+            data,
+            config,
+            base or _base_name(paths, corpus, sample),
+            arch_list,
+            prompt=prompt,
+            length=length,
+            force=force,
         )
         _drive(events, view)
         rows = list(view.finished.rows) if view.finished else []
@@ -259,13 +267,33 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
 @click.argument("corpus", nargs=-1)
 @click.option("--sample", metavar="NAME", help="Use a sample corpus shipped with charlm (e.g. 'rioplatense').")
 @click.option("--name", help="Name of the search and of the tuned model (default: corpus file name + '-tuned').")
-@click.option("--max-epochs", type=click.IntRange(1, 1000), help="Hyperband's epoch budget per trial [default: 10].")
-@click.option("--max-trials", type=click.IntRange(1, 10_000), help="Stop after this many trials [default: no limit].")
-@click.option("--epochs", type=click.IntRange(1, 10_000), help="Maximum epochs of the final training of the winner.")
-@click.option("--patience", type=click.IntRange(0, 10_000), help="Early-stopping patience of the final training.")
-@click.option("--seq-length", type=click.IntRange(2, 10_000), help="Characters per training chunk.")
-@click.option("--batch-size", type=click.IntRange(1, 4096), help="Chunks per batch.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Seed of the search and of every model.")
+@click.option(
+    "--max-epochs", type=click.IntRange(1, 1000), show_default="10", help="Hyperband's epoch budget per trial."
+)
+@click.option(
+    "--max-trials", type=click.IntRange(1, 10_000), show_default="no limit", help="Stop after this many trials."
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 10_000),
+    show_default=str(_DEFAULTS.max_epochs),
+    help="Final training's epoch limit.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(0, 10_000),
+    show_default=str(_DEFAULTS.patience),
+    help="Final training's patience.",
+)
+@click.option(
+    "--seq-length", type=click.IntRange(2, 10_000), show_default=str(_DEFAULTS.seq_length), help="Chunk length."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1, 4096), show_default=str(_DEFAULTS.batch_size), help="Chunks per batch."
+)
+@click.option(
+    "--seed", type=click.IntRange(0, 2**32 - 1), show_default=str(_DEFAULTS.seed), help="Seed of search and models."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted search (finished trials are kept).")
 @click.option("--force", is_flag=True, help="Start the search over and replace a model of that name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end (progress goes to stderr).")
@@ -278,16 +306,15 @@ def tune(corpus, sample, name, resume, force, as_json, **options) -> None:
     trials. Needs the `tune` extra: pip install 'charlm[tune]'.
     """
     from charlm.trainer import tune as tuning
-    from charlm.trainer.cli import _corpus_paths, default_name, load_for, run_fit
-    from charlm.trainer.config import ModelConfig
+    from charlm.trainer.cli import corpus_paths, default_name, load_for, run_fit
     from charlm.trainer.render import FitRenderer
 
     console = Console(file=sys.stderr if as_json else sys.stdout)
     with user_errors():
         tuning.require_keras_tuner()
-        paths = _corpus_paths(corpus, sample)
+        paths = corpus_paths(corpus, sample)
         name = name or default_name(paths if not sample or corpus else [sample], "tuned")
-        data = load_for(paths, ModelConfig(), console)
+        data = load_for(paths, _DEFAULTS, console)
         spec = tuning.resolve_spec(name, data, options, resume=resume, force=force)
         try:
             result = tuning.search(data, name, spec, resume=resume, force=force, report=_TuneView(console))

@@ -17,16 +17,15 @@ import numpy as np
 
 import charlm
 from charlm import store
-from charlm.data.batching import epoch_batches, stream_batches
 from charlm.data.corpus import Corpus
 from charlm.data.split import split_corpus
 from charlm.data.vocab import Vocabulary
-from charlm.engine.runtime import NumpyRuntime
-from charlm.engine.scoring import prime_id, score_ids
+from charlm.engine.scoring import prime_id
 from charlm.errors import ConfigError, CorruptModelError, ModelNotFoundError
 from charlm.layout import count_params
 from charlm.store import CorpusInfo, EpochRecord, ModelRecord
 from charlm.trainer.config import ModelConfig
+from charlm.trainer.loop import compile_model, epoch_weights, make_batches, validation_perplexity
 
 
 @dataclass(frozen=True)
@@ -91,19 +90,6 @@ def _stalled_epochs(history: list[EpochRecord]) -> int:
         else:
             stalled += 1
     return stalled
-
-
-def _epoch_weights(model, optimizer, config: ModelConfig) -> dict[str, np.ndarray]:
-    """The weights to validate and keep: the moving average when ``ema`` is on."""
-    from charlm.trainer.model import get_named_weights
-
-    if not config.ema:
-        return get_named_weights(model)
-    raw = model.get_weights()
-    optimizer.finalize_variable_values(model.trainable_variables)
-    averaged = get_named_weights(model)
-    model.set_weights(raw)
-    return averaged
 
 
 def _versions() -> dict[str, str]:
@@ -182,22 +168,11 @@ def fit(
     train_ids = vocab.encode(split.train).ids
     val_ids = vocab.encode(split.val).ids
 
-    import keras
+    from charlm.trainer.model import reset_states, set_named_weights
 
-    from charlm.trainer.model import build_model, reset_states, set_named_weights
-
-    keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = build_model(config, len(vocab), stateful=config.stateful)
-    make_batches = stream_batches if config.stateful else epoch_batches
-    opt_cls = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[config.optimizer]
-    optimizer = opt_cls(
-        learning_rate=config.learning_rate,
-        clipnorm=config.clipnorm or None,
-        use_ema=config.ema > 0,
-        ema_momentum=config.ema or 0.99,
-    )
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = compile_model(config, len(vocab))
+    optimizer = model.optimizer
 
     history: list[EpochRecord] = list(previous.history) if previous else []
     best_weights: dict[str, np.ndarray] | None = None
@@ -233,7 +208,7 @@ def fit(
         )
 
     first_epoch = len(history) + 1
-    n_batches = len(make_batches(train_ids, config.seq_length, config.batch_size, np.random.default_rng(0)))
+    n_batches = len(make_batches(config, train_ids, np.random.default_rng(0)))
     yield FitStarted(
         name,
         config,
@@ -250,15 +225,15 @@ def fit(
     try:
         for epoch in range(first_epoch, config.max_epochs + 1):
             started = time.perf_counter()
-            batches = make_batches(train_ids, config.seq_length, config.batch_size, rng)
+            batches = make_batches(config, train_ids, rng)
             reset_states(model)
             total = 0.0
             for b, (x, y) in enumerate(batches, 1):
                 loss = float(np.asarray(model.train_on_batch(x, y)).reshape(-1)[0])
                 total += loss
                 yield BatchEnd(epoch, b, len(batches), total / b)
-            weights = _epoch_weights(model, optimizer, config)
-            val_ppl = score_ids(NumpyRuntime(config, weights), val_ids, prime_id(vocab, corpus.separator)).perplexity
+            weights = epoch_weights(model, config)
+            val_ppl = validation_perplexity(config, weights, val_ids, prime_id(vocab, corpus.separator))
             seconds = time.perf_counter() - started
             train_seconds += seconds
             improved = val_ppl < best_ppl

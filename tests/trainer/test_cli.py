@@ -35,7 +35,7 @@ def test_fit_json_then_list_show_eval_rm(tiny_srt, charlm_home):
     assert [e["epoch"] for e in epochs] == [1, 2]
     for key in ("name", "arch", "params", "val_perplexity", "epochs", "train_seconds", "path"):
         assert key in final
-    assert final["name"] == "t1" and final["arch"] == "gru" and final["epochs"] == 2
+    assert final["name"] == "t1" and final["arch"] == "lstm" and final["epochs"] == 2
     assert final["val_perplexity"] == pytest.approx(min(e["val_perplexity"] for e in epochs), abs=1e-3)
 
     listed = json.loads(invoke("list", "--json").output)
@@ -61,7 +61,7 @@ def test_fit_json_then_list_show_eval_rm(tiny_srt, charlm_home):
 def test_fit_rich_output_names_the_model_and_perplexity(tiny_srt):
     result = invoke("fit", str(tiny_srt), *TINY, "--epochs", "1")
     assert result.exit_code == 0, result.output
-    assert "tiny-gru" in result.output and "validation perplexity" in result.output
+    assert "tiny-lstm" in result.output and "validation perplexity" in result.output
 
 
 def test_missing_corpus(tmp_path):
@@ -135,7 +135,7 @@ def test_list_empty_store_says_how_to_train(no_builtin):
 def test_fit_from_stdin(tiny_srt):
     result = invoke("fit", "-", "--json", *TINY, "--epochs", "1", stdin=tiny_srt.read_bytes())
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.splitlines()[-1])["name"] == "stdin-gru"
+    assert json.loads(result.output.splitlines()[-1])["name"] == "stdin-lstm"
 
 
 def test_cp1252_corpus_warns_but_trains(tmp_path):

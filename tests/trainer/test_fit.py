@@ -104,7 +104,7 @@ def test_a_failed_fit_leaves_nothing_in_the_store(tiny_srt, charlm_home, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(fit_module, "score_ids", boom)
+    monkeypatch.setattr(fit_module, "validation_perplexity", boom)
     with pytest.raises(RuntimeError):
         run(load_corpus([tiny_srt]), TINY)
     models = charlm_home / "models"
