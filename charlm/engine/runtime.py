@@ -26,58 +26,78 @@ def _single_threaded_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # Branch-free and overflow-free: 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)).
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 class _Layer:
     """One recurrent layer: input projection done outside, recurrence here."""
 
     def __init__(self, arch: str, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray):
         self.arch = arch
-        self.units = recurrent.shape[0]
-        self.kernel = kernel
-        self.recurrent = recurrent
+        self.units = u = recurrent.shape[0]
+        # Sigmoid gates are computed as 0.5 * tanh(x / 2) + 0.5, so one tanh call covers
+        # every gate of a step; their columns are halved here, once (exact: a power of 2).
+        scale = np.ones(recurrent.shape[1], np.float32)
+        if arch == "lstm":
+            scale[: 2 * u] = scale[3 * u :] = 0.5  # i, f, o (g stays a tanh)
+        elif arch == "gru":
+            scale[: 2 * u] = 0.5  # z, r
+        self.kernel = kernel * scale
+        self.recurrent = recurrent * scale
         self.reset_after = arch == "gru" and bias.ndim == 2
         if self.reset_after:
-            self.in_bias, self.rec_bias = bias[0], bias[1]
+            self.in_bias, self.rec_bias = bias[0] * scale, bias[1] * scale
         else:
-            self.in_bias, self.rec_bias = bias, None
+            self.in_bias, self.rec_bias = bias * scale, None
         if arch == "gru" and not self.reset_after:
-            u = self.units
-            self.rec_zr = np.ascontiguousarray(recurrent[:, : 2 * u])
-            self.rec_h = np.ascontiguousarray(recurrent[:, 2 * u :])
+            self.rec_zr = np.ascontiguousarray(self.recurrent[:, : 2 * u])
+            self.rec_h = np.ascontiguousarray(self.recurrent[:, 2 * u :])
         self.n_states = 2 if arch == "lstm" else 1
 
     def project(self, x: np.ndarray) -> np.ndarray:
-        """Input contribution for any leading shape: x @ W + b."""
+        """Input contribution for any leading shape: x @ W + b (gate columns pre-scaled)."""
         return x @ self.kernel + self.in_bias
 
     def cell(self, xp: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-        """One step given the projected input ``xp`` (B, gates*units)."""
+        """One step given the projected input ``xp`` (B, gates*units).
+
+        Written for few, large numpy calls: per step the cost is a handful of
+        array operations besides the matrix product.
+        """
         h = state[0]
         u = self.units
         if self.arch == "rnn":
-            return (np.tanh(xp + h @ self.recurrent),)
+            z = h @ self.recurrent
+            z += xp
+            return (np.tanh(z, out=z),)
         if self.arch == "lstm":
-            z = xp + h @ self.recurrent
-            i = _sigmoid(z[:, :u])
-            f = _sigmoid(z[:, u : 2 * u])
-            g = np.tanh(z[:, 2 * u : 3 * u])
-            o = _sigmoid(z[:, 3 * u :])
-            c = f * state[1] + i * g
-            return (o * np.tanh(c), c)
+            z = h @ self.recurrent
+            z += xp
+            t = np.tanh(z, out=z)  # tanh of every gate pre-activation
+            s = t * 0.5
+            s += 0.5  # sigmoid for the pre-scaled i, f, o columns
+            c = s[:, u : 2 * u] * state[1]
+            c += s[:, :u] * t[:, 2 * u : 3 * u]
+            return (s[:, 3 * u :] * np.tanh(c), c)
         if self.reset_after:
-            r_all = h @ self.recurrent + self.rec_bias
-            zr = _sigmoid(xp[:, : 2 * u] + r_all[:, : 2 * u])
-            z, r = zr[:, :u], zr[:, u:]
-            hh = np.tanh(xp[:, 2 * u :] + r * r_all[:, 2 * u :])
+            r_all = h @ self.recurrent
+            r_all += self.rec_bias
+            zr = xp[:, : 2 * u] + r_all[:, : 2 * u]
+            hh_rec = r_all[:, 2 * u :]
         else:
-            zr = _sigmoid(xp[:, : 2 * u] + h @ self.rec_zr)
-            z, r = zr[:, :u], zr[:, u:]
-            hh = np.tanh(xp[:, 2 * u :] + (r * h) @ self.rec_h)
-        return (hh + z * (h - hh),)  # = z * h + (1 - z) * hh, one operation fewer
+            zr = h @ self.rec_zr
+            zr += xp[:, : 2 * u]
+        np.tanh(zr, out=zr)
+        zr *= 0.5
+        zr += 0.5
+        z, r = zr[:, :u], zr[:, u:]
+        if self.reset_after:
+            hh = r * hh_rec
+        else:
+            hh = (r * h) @ self.rec_h
+        hh += xp[:, 2 * u :]
+        np.tanh(hh, out=hh)
+        out = h - hh
+        out *= z
+        out += hh  # = z * h + (1 - z) * hh
+        return (out,)
 
 
 class NumpyRuntime:
