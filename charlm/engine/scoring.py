@@ -15,7 +15,7 @@ import numpy as np
 
 from charlm.data.corpus import DOC_SEPARATOR
 from charlm.data.vocab import Vocabulary
-from charlm.engine.step import StepModel
+from charlm.engine.step import SequenceModel
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def prime_id(vocab: Vocabulary, separator: str = DOC_SEPARATOR) -> int:
     return vocab.chars.index(separator) if separator in vocab else vocab.unk_id
 
 
-def score_ids(runtime: StepModel, ids: np.ndarray, prime: int) -> Score:
+def score_ids(runtime: SequenceModel, ids: np.ndarray, prime: int) -> Score:
     """Sum of -log p(ids[t] | prime, ids[:t]) over every t."""
     ids = np.asarray(ids, dtype=np.intp)
     if len(ids) == 0:

@@ -29,6 +29,14 @@ class StepModel(Protocol):
         ...
 
 
+class SequenceModel(StepModel, Protocol):
+    """A step model that can also read a whole sequence in one call (scoring, prompts)."""
+
+    def run(self, ids: Sequence[int] | np.ndarray, state: State | None = None) -> tuple[State, np.ndarray]:
+        """Log-probs after each id, shape (len(ids), vocab), and the final batch-1 state."""
+        ...
+
+
 def take(state: State, rows: np.ndarray | Sequence[int]) -> State:
     """Select/reorder/repeat batch rows of a state (beam bookkeeping)."""
     idx = np.asarray(rows, dtype=np.intp)
