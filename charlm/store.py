@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -113,6 +114,11 @@ class ModelRecord:
     @property
     def params(self) -> int:
         return count_params(self.config, len(self.vocabulary))
+
+    @property
+    def bits_per_char(self) -> float:
+        """The validation perplexity in bits per character (log2 of it)."""
+        return math.log2(self.val_perplexity) if self.val_perplexity > 0 else math.nan
 
     @property
     def interrupted(self) -> bool:

@@ -16,7 +16,6 @@ the comparison then ends with the rows finished so far.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +55,7 @@ class CompareRow:
 
     @property
     def bits_per_char(self) -> float:
-        p = self.record.val_perplexity
-        return math.log2(p) if p > 0 else math.nan
+        return self.record.bits_per_char
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object `compare --json` prints per architecture."""

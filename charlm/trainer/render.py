@@ -22,7 +22,7 @@ def record_summary(record: ModelRecord) -> dict[str, Any]:
         "arch": record.config.arch,
         "params": record.params,
         "val_perplexity": round(record.val_perplexity, 4),
-        "bits_per_char": round(_bpc(record.val_perplexity), 4),
+        "bits_per_char": round(record.bits_per_char, 4),
         "epochs": len(record.history),
         "best_epoch": record.best_epoch,
         "train_seconds": record.train_seconds,
@@ -32,12 +32,6 @@ def record_summary(record: ModelRecord) -> dict[str, Any]:
         "builtin": record.builtin,
         "path": str(record.path),
     }
-
-
-def _bpc(ppl: float) -> float:
-    import math
-
-    return math.log2(ppl) if ppl > 0 else float("nan")
 
 
 def _size(c) -> str:
@@ -141,7 +135,7 @@ class FitRenderer:
                 )
             con.print(
                 f"[bold]{rec.name}[/]: validation perplexity [bold]{rec.val_perplexity:.4f}[/] "
-                f"({_bpc(rec.val_perplexity):.3f} bits/char, best epoch {rec.best_epoch})  -> {rec.path}"
+                f"({rec.bits_per_char:.3f} bits/char, best epoch {rec.best_epoch})  -> {rec.path}"
             )
 
 
@@ -185,7 +179,7 @@ def show_lines(record: ModelRecord) -> Iterator[Any]:
     )
     cfg.add_row(
         "val perplexity",
-        f"{record.val_perplexity:.4f} (epoch {record.best_epoch}, {_bpc(record.val_perplexity):.3f} bits/char)",
+        f"{record.val_perplexity:.4f} (epoch {record.best_epoch}, {record.bits_per_char:.3f} bits/char)",
     )
     cfg.add_row("status", record.status)
     cfg.add_row("trained", f"{record.created}, {record.train_seconds:.0f}s")
