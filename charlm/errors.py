@@ -32,6 +32,14 @@ class CorruptModelError(CharlmError):
     """A stored model's files are missing, malformed or inconsistent."""
 
 
+class StoreError(CharlmError):
+    """The model store cannot be written (read-only folder, a file in the way, disk full)."""
+
+
+class ModelBusyError(StoreError):
+    """Another charlm process is writing a model of that name right now."""
+
+
 class StoreEmptyError(CharlmError):
     """There is no model to use at all."""
 

@@ -36,6 +36,8 @@ class Spec:
         help: one line for ``--help`` and the app.
         label: how messages name it (default: the flag without dashes, or the field name).
         ladder: values the app steps through (sorted); stepping stays within the range.
+        multiple: the value is a tuple of such items (a JSON list; a repeatable flag).
+        short: a one-letter alias of the flag (``-t``), or "".
     """
 
     kind: type
@@ -49,9 +51,13 @@ class Spec:
     help: str = ""
     label: str = ""
     ladder: tuple[float, ...] = ()
+    multiple: bool = False
+    short: str = ""
 
     def describe(self) -> str:
         """The accepted values in words: "between 1 and 4096", "in (0, 1]", "one of a, b"."""
+        if self.multiple:
+            return f"a list of {dataclasses.replace(self, multiple=False).describe()}"
         if self.choices:
             return f"one of {', '.join(self.choices)}"
         if self.lo is None and self.hi is None:
@@ -68,6 +74,9 @@ class Spec:
         """Whether ``value`` (already of the right type) is allowed."""
         if value is None:
             return self.optional
+        if self.multiple:
+            item = dataclasses.replace(self, multiple=False, optional=False)
+            return isinstance(value, tuple) and all(item.contains(v) for v in value)
         if self.kind is str:
             return not self.choices or value in self.choices
         if self.kind is bool:
@@ -90,6 +99,11 @@ class Spec:
             if self.optional:
                 return None
             raise ConfigError(f"{label} must be {self.describe()} (got null)")
+        if self.multiple:
+            if not isinstance(value, list | tuple):
+                raise ConfigError(f"{label} must be {self.describe()} (got {type(value).__name__})")
+            item = dataclasses.replace(self, multiple=False, optional=False)
+            return tuple(item.coerce(v, name) for v in value)
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not self.kind:
@@ -134,6 +148,22 @@ class Spec:
         if self.kind is bool:
             return click.BOOL
         return click.STRING
+
+    def click_option(self, default: Any = None, **extra: Any):
+        """The click option of this setting's flag (decorator): its type, help and aliases.
+
+        ``default`` is shown in ``--help`` but not passed to click: an option
+        the user did not give arrives as None (or ``()`` when ``multiple``),
+        so :func:`flag_values` can tell given options from defaults.
+        ``extra`` overrides click keywords (e.g. ``type`` for a parsed string).
+        """
+        import click
+
+        names = [self.flag, *([self.short] if self.short else []), param_name(self.flag)]
+        shown = None if default is None or default == () else str(default)
+        kwargs: dict[str, Any] = {"type": self.click_type(), "multiple": self.multiple, "default": None,
+                                  "help": self.help, "show_default": shown or False}
+        return click.option(*names, **{**kwargs, **extra})
 
 
 def _num(x: float | None) -> str:
@@ -233,7 +263,7 @@ def flag_values(spec_map: Mapping[str, Spec], options: Mapping[str, Any]) -> dic
         if not spec.flag:
             continue
         value = options.get(param_name(spec.flag))
-        if value is not None:
+        if value is not None and not (spec.multiple and value == ()):
             out[name] = value
     return out
 

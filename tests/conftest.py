@@ -64,29 +64,40 @@ def tiny_srt(tmp_path: Path) -> Path:
     return write_srt(tmp_path / "tiny.srt", dialogue_lines(200))
 
 
+def tiny_config(arch: str = "gru", **changes):
+    """A ModelConfig from flat keyword changes (architecture fields and training fields mixed)."""
+    from charlm import archs, spec
+    from charlm.config import ModelConfig, TrainConfig
+    from charlm.data.normalize import Normalization
+
+    arch_cls = archs.get(arch).config_cls
+    arch_fields = {k: v for k, v in changes.items() if k in spec.specs(arch_cls)}
+    norm_fields = {k: v for k, v in changes.items() if k in ("lowercase", "nfc", "collapse_whitespace")}
+    train_fields = {k: v for k, v in changes.items() if k not in arch_fields and k not in norm_fields}
+    arch_config = arch_cls(**arch_fields)
+    return ModelConfig(arch_config, TrainConfig.for_arch(arch_config, **train_fields), Normalization(**norm_fields))
+
+
 def random_model(
     name: str,
     arch: str = "gru",
     *,
-    units: int = 8,
-    layers: int = 1,
-    embedding: int = 4,
-    reset_after: bool = True,
     text: str = "hola che, ¿qué tal?\n",
     scale: float = 0.5,
     seed: int = 0,
+    **arch_fields,
 ):
     """Save a model with random weights straight into the store (no TensorFlow)."""
     from charlm import store
     from charlm.data.vocab import Vocabulary
-    from charlm.layout import weight_layout
     from charlm.store import CorpusInfo, EpochRecord, ModelRecord
-    from charlm.trainer.config import ModelConfig
 
-    config = ModelConfig(arch=arch, units=units, layers=layers, embedding=embedding, reset_after=reset_after)
+    defaults = {"units": 8, "layers": 1, "embedding": 4} if arch in ("rnn", "lstm", "gru") else {}
+    config = tiny_config(arch, **{**defaults, **arch_fields})
     vocab = Vocabulary.from_text(text)
     rng = np.random.default_rng(seed)
-    weights = {k: (rng.normal(size=s) * scale).astype(np.float32) for k, s in weight_layout(config, len(vocab)).items()}
+    layout = store.weight_layout(config, len(vocab))
+    weights = {k: (rng.normal(size=s) * scale).astype(np.float32) for k, s in layout.items()}
     record = ModelRecord(
         config=config,
         vocabulary=vocab,

@@ -40,8 +40,8 @@ def test_builtin_model_was_trained_on_the_shipped_corpus(builtin):
 
 def test_recorded_perplexity_matches_a_fresh_evaluation(builtin):
     corpus = load_corpus([sample_path("rioplatense")], builtin.config.normalization)
-    config = builtin.config
-    val = split_corpus(corpus, config.val_fraction, config.seq_length + 1).val
+    training = builtin.config.training
+    val = split_corpus(corpus, training.val_fraction, training.seq_length + 1).val
     assert len(val) == builtin.corpus.val_chars
     fresh = Engine.load("default").perplexity(val)
     assert fresh == pytest.approx(builtin.val_perplexity, rel=0.01)

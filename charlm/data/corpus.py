@@ -1,14 +1,31 @@
-"""Load a corpus from files, folders or stdin into normalised documents."""
+"""Load a corpus from files, folders or stdin into normalised documents.
+
+Every step keeps a record of what it could not use, so a user learns it from
+one warning line instead of from a model that learnt garbage:
+
+* bytes -> text (:mod:`charlm.data.decode`): binary files are refused, other
+  encodings read with a warning;
+* control characters and terminal escape sequences are dropped (one warning
+  for the whole load, counting them; :mod:`charlm.data.sanitize`): no model
+  may learn to write them to a terminal. This applies to byte-exact text too;
+* subtitle cues are parsed (:mod:`charlm.data.formats`), and what is not a
+  cue is counted;
+* the documents are normalised (:class:`~charlm.data.normalize.Normalization`).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from charlm.data.formats import PARSERS, SUFFIXES, sniff_format
+from charlm.data.decode import decode_bytes, sniff_binary
+from charlm.data.formats import READERS, SUFFIXES, Parsed, sniff_format
 from charlm.data.normalize import Normalization, fingerprint
+from charlm.data.sanitize import describe_counts, has_unsafe, strip_unsafe, terminal_safe, unsafe_counts
 from charlm.errors import CorpusError
 
 #: Separator between documents (paragraphs) in the model text.
@@ -16,8 +33,15 @@ DOC_SEPARATOR = "\n"
 #: Subtitle cues are joined by a space, as the seed study does: a film's dialogue reads as
 #: one running text (a cue boundary is not a paragraph break).
 CUE_SEPARATOR = " "
+#: Byte-exact plain files are concatenated as they are, like ``cat``.
+EXACT_SEPARATOR = ""
 SUBTITLE_FORMATS = ("srt", "vtt")
-_BINARY_PROBE = 8192
+#: Files larger than this are checked for being binary from their first bytes before
+#: they are read whole (a video named ``.srt`` must not be read into memory first).
+SNIFF_ABOVE = 32 * 1024 * 1024
+SNIFF_BYTES = 1024 * 1024
+
+__all__ = ["Corpus", "CorpusError", "decode_bytes", "load_corpus"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +54,7 @@ class Corpus:
     warnings: tuple[str, ...] = field(default=())
     separator: str = DOC_SEPARATOR
 
-    @property
+    @cached_property
     def text(self) -> str:
         return self.separator.join(self.documents)
 
@@ -42,31 +66,9 @@ class Corpus:
         return len(self.text)
 
 
-def _newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def decode_bytes(raw: bytes, source: str) -> tuple[str, str | None]:
-    """UTF-8 (BOM tolerated) or, failing that, cp1252/latin-1 with a warning.
-
-    Returns the text and a warning (None when it was clean UTF-8).
-    """
-    if b"\0" in raw[:_BINARY_PROBE]:
-        raise CorpusError(f"{source}: looks like a binary file, not text")
-    try:
-        return _newlines(raw.decode("utf-8-sig")), None
-    except UnicodeDecodeError as exc:
-        bad = exc.start
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        warning = (
-            f"{source}: not valid UTF-8 (byte {bad}); decoded as {encoding}. Convert it to UTF-8 if accents look wrong."
-        )
-        return _newlines(text), warning
-    raise CorpusError(f"{source}: cannot decode the file as UTF-8, cp1252 or latin-1")
+def _name(path: str | Path) -> str:
+    """A path as messages show it: on one line, nothing a terminal would act on."""
+    return terminal_safe(str(path), single_line=True)
 
 
 def _expand(paths: Iterable[str | Path]) -> list[str | Path]:
@@ -77,16 +79,19 @@ def _expand(paths: Iterable[str | Path]) -> list[str | Path]:
             continue
         path = Path(p)
         if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+            try:
+                found = sorted(f for f in path.rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file())
+            except OSError as exc:
+                raise CorpusError(f"{_name(path)}: cannot read the folder ({exc.strerror or exc})") from None
             if not found:
-                raise CorpusError(f"{path}: no .srt, .vtt, .txt or .md files in this folder")
+                raise CorpusError(f"{_name(path)}: no .srt, .vtt, .txt or .md files in this folder")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         elif path.exists():
-            raise CorpusError(f"{path}: not a regular file")
+            raise CorpusError(f"{_name(path)}: not a regular file")
         else:
-            raise CorpusError(f"{path}: no such file or folder")
+            raise CorpusError(f"{_name(path)}: no such file or folder")
     return files
 
 
@@ -95,25 +100,79 @@ def _read(item: str | Path) -> tuple[str, str, str, str | None]:
     if item == "-":
         raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
         if isinstance(raw, str):
-            raw = raw.encode("utf-8")
+            raw = raw.encode("utf-8", "surrogateescape")
         text, warning = decode_bytes(raw, "<stdin>")
         return "<stdin>", text, sniff_format(text), warning
     path = Path(item)
     try:
+        if path.stat().st_size > SNIFF_ABOVE:
+            with path.open("rb") as f:
+                sniff_binary(f.read(SNIFF_BYTES), str(path))
         raw = path.read_bytes()
     except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+        raise CorpusError(f"{_name(path)}: cannot read ({exc.strerror or exc})") from None
     text, warning = decode_bytes(raw, str(path))
     fmt = SUFFIXES.get(path.suffix.lower()) or sniff_format(text)
     return str(path), text, fmt, warning
 
 
+def _normalise(documents: list[str], norm: Normalization) -> list[str]:
+    """Normalised, stripped, non-empty documents (byte-exact ones are only filtered).
+
+    Parsed documents never contain a newline, and no normalisation step adds,
+    removes or looks across one, so the documents are normalised in one call
+    on their newline-joined text: one pass instead of one call per cue.
+    """
+    if norm.byte_exact:
+        return [d for d in documents if d.strip()]
+    joined = DOC_SEPARATOR.join(documents)
+    if joined.count(DOC_SEPARATOR) == len(documents) - 1:
+        normalised = norm.apply(joined).split(DOC_SEPARATOR)
+    else:  # no parser makes such documents today; a future one must not mix them up
+        normalised = [norm.apply(d) for d in documents]
+    return [d for d in (n.strip() for n in normalised) if d]
+
+
+class _Dropped:
+    """Control characters dropped across a whole load, for one warning."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.chars = 0
+        self.sources: list[str] = []
+
+    def add(self, source: str, before: str, after: str) -> None:
+        self.counts.update(unsafe_counts(before))
+        self.chars += len(before) - len(after)
+        if source not in self.sources[-1:]:
+            self.sources.append(source)
+
+    def warning(self) -> str | None:
+        if not self.sources:
+            return None
+        names = self.sources
+        if len(names) == 1:
+            where = names[0]
+        elif len(names) <= 3:
+            where = ", ".join(names[:-1]) + " and " + names[-1]
+        else:
+            where = f"{names[0]}, {names[1]} and {len(names) - 2} more files"
+        # Escape sequences are counted as one each; say how many characters they made.
+        size = f" ({self.chars:,} characters)" if self.chars != sum(self.counts.values()) else ""
+        what = describe_counts(self.counts)
+        return f"dropped {what}{size} from {where}: no model may learn to write terminal controls"
+
+
 def load_corpus(paths: Sequence[str | Path], normalization: Normalization | None = None) -> Corpus:
     """Read files, folders (recursively, sorted) or ``-`` (stdin) into one corpus.
 
+    Warnings (one line each, naming the file): another encoding than UTF-8,
+    control characters dropped (one warning for the whole load), parts of a
+    subtitle file that are not cues, a file with no text (skipped).
+
     Raises:
-        CorpusError: a path is missing, binary, undecodable, or nothing with
-            text is left after parsing.
+        CorpusError: a path is missing or unreadable, a file is binary, or
+            nothing with text is left; the message names the file and says why.
     """
     norm = normalization or Normalization()
     if not paths:
@@ -121,20 +180,45 @@ def load_corpus(paths: Sequence[str | Path], normalization: Normalization | None
     documents: list[str] = []
     sources: list[str] = []
     warnings: list[str] = []
+    empty: list[str] = []
     formats: set[str] = set()
+    dropped = _Dropped()
     for item in _expand(paths):
         source, text, fmt, warning = _read(item)
+        shown = _name(source)
         if warning:
             warnings.append(warning)
-        docs = [norm.apply(d).strip() for d in PARSERS[fmt](text)]
-        docs = [d for d in docs if d]
+        clean, count = strip_unsafe(text)
+        if count:
+            dropped.add(shown, text, clean)
+        del text
+        parsed = Parsed("plain text", [clean]) if norm.byte_exact and fmt == "plain" else READERS[fmt](clean)
+        warnings.extend(parsed.warnings(shown))
+        docs = parsed.documents
+        if fmt in SUBTITLE_FORMATS and has_unsafe(DOC_SEPARATOR.join(docs)):
+            # HTML character references in cues (&#13;, &rlm;, &#x202e;) spell control characters too.
+            cleaned = [strip_unsafe(d)[0] for d in docs]
+            dropped.add(shown, "".join(docs), "".join(cleaned))
+            docs = cleaned
+        docs = _normalise(docs, norm)
         if not docs:
-            warnings.append(f"{source}: no text found, skipped")
+            reason = parsed.empty_reason(shown)
+            empty.append(reason)
+            warnings.append(f"{reason}, skipped")
             continue
         documents.extend(docs)
         sources.append(source)
         formats.add(fmt)
+    dropped_warning = dropped.warning()
+    if dropped_warning:
+        warnings.append(dropped_warning)
     if not documents:
-        raise CorpusError("the corpus is empty: no text found in " + ", ".join(map(str, paths)))
-    separator = CUE_SEPARATOR if formats <= set(SUBTITLE_FORMATS) else DOC_SEPARATOR
+        more = f"; and {len(empty) - 3} more files with no text" if len(empty) > 3 else ""
+        raise CorpusError("the corpus is empty: " + "; ".join(empty[:3]) + more)
+    if norm.byte_exact and formats == {"plain"}:
+        separator = EXACT_SEPARATOR
+    elif formats <= set(SUBTITLE_FORMATS):
+        separator = CUE_SEPARATOR
+    else:
+        separator = DOC_SEPARATOR
     return Corpus(tuple(documents), tuple(sources), norm, tuple(warnings), separator)

@@ -4,6 +4,9 @@ Everything here is pure numpy (no TensorFlow, no printing) so it runs the same
 against a Keras runtime and against the toy models of the tests. The stream
 driver (:mod:`charlm.engine.stream`) calls these pieces one character at a
 time; it owns emission, stop hold-back and live settings.
+
+Each filter has one implementation here (temperature, top-k, top-p, n-gram
+blocking, excluded ids), used alike by the strategies and by the tests.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from charlm.engine.settings import MIN_TEMPERATURE
 from charlm.engine.step import State, StepModel, log_softmax
@@ -82,29 +84,11 @@ def top_p_mask(logprobs: np.ndarray, p: float) -> np.ndarray:
     order = np.argsort(-lp, axis=-1, kind="stable")
     probs = np.exp(np.take_along_axis(lp, order, axis=-1))
     before = np.cumsum(probs, axis=-1) - probs  # mass of the strictly more likely tokens
+    kept = before < p - _P_EPS
+    kept[..., 0] = True  # the most likely token, whatever p (1e-12 included)
     keep = np.zeros(lp.shape, dtype=bool)
-    np.put_along_axis(keep, order, before < p - _P_EPS, axis=-1)
+    np.put_along_axis(keep, order, kept, axis=-1)
     return _renorm(np.where(keep, lp, -np.inf))
-
-
-def ngram_banned(history_ids: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
-    """Ids that would complete an n-gram already present in ``history_ids`` (vectorised scan).
-
-    Args:
-        history_ids: prompt + generated ids so far.
-        n: n-gram size; 0 disables, 1 bans every id already seen.
-
-    Returns:
-        Sorted unique banned ids.
-    """
-    h = np.asarray(history_ids, dtype=np.int64).ravel()
-    if n <= 0 or h.size < n:
-        return np.zeros(0, dtype=np.int64)
-    if n == 1:
-        return np.unique(h)
-    windows = sliding_window_view(h[:-1], n - 1)  # window i is followed by h[i + n - 1]
-    hits = np.flatnonzero((windows == h[h.size - n + 1 :]).all(axis=1))
-    return np.unique(h[hits + n - 1])
 
 
 def block_tokens(row: np.ndarray, banned: Iterable[int] | np.ndarray) -> None:
@@ -123,37 +107,13 @@ def block_tokens(row: np.ndarray, banned: Iterable[int] | np.ndarray) -> None:
         row[idx] = saved
 
 
-def ngram_block(logprobs: np.ndarray, history_ids: Sequence[int] | Sequence[Sequence[int]], n: int) -> np.ndarray:
-    """No-repeat n-gram blocking: -inf for every id that would repeat an n-gram of the history.
-
-    Not renormalised, so beam scores keep the model's own probabilities. A row
-    where every id would be blocked is left unchanged (generation must go on).
-
-    Args:
-        logprobs: shape (V,) with one history, or (B, V) with one history per row.
-        history_ids: prompt + generated ids (a sequence of them when batched).
-        n: n-gram size; 0 disables.
-
-    Returns:
-        A blocked copy (float64).
-    """
-    out = np.array(logprobs, dtype=np.float64)
-    if n <= 0:
-        return out
-    if out.ndim == 1:
-        block_tokens(out, ngram_banned(history_ids, n))  # type: ignore[arg-type]
-    else:
-        for row, hist in zip(out, history_ids, strict=True):
-            block_tokens(row, ngram_banned(hist, n))  # type: ignore[arg-type]
-    return out
-
-
 class NgramIndex:
-    """Incremental form of :func:`ngram_banned` for long generations: O(n) per character.
+    """No-repeat n-gram blocking: which ids would repeat an n-gram of the history.
 
-    Holds a table from each (n-1)-gram of the history to the ids that followed
-    it. Beams share one index for their common history and pass their own
-    diverging ``tail`` to :meth:`banned`.
+    Incremental, O(n) per character however long the generation: holds a
+    table from each (n-1)-gram of the history to the ids that followed it.
+    Beams share one index for their common history and pass their own
+    diverging ``tail`` to :meth:`banned`; :func:`block_tokens` applies the ban.
     """
 
     def __init__(self, history: Iterable[int] = (), n: int = 0):
@@ -243,9 +203,12 @@ def sample_token(
 ) -> int:
     """Ancestral sampling of one id with temperature, then top-k, then top-p.
 
+    The distribution drawn from is exactly
+    ``top_p_mask(top_k_mask(apply_temperature(logprobs, t), k), p)``.
+
     Args:
         logprobs: shape (V,), possibly with -inf (blocked) entries.
-        rng: the generation's random generator.
+        rng: the generation's random generator (one uniform draw per call).
         temperature: below ``MIN_TEMPERATURE`` this is exactly :func:`greedy_token`.
         top_k: keep the k most likely (0 = off).
         top_p: nucleus mass (1.0 = off).
@@ -255,21 +218,39 @@ def sample_token(
     """
     if temperature < MIN_TEMPERATURE:
         return greedy_token(logprobs)
-    x = np.asarray(logprobs, dtype=np.float64)
-    p = np.exp((x - x.max()) / temperature)  # unnormalised; same filters as the mask functions
-    if 0 < top_k < p.size:
-        kept = np.zeros_like(p)
-        best = np.argsort(-p, kind="stable")[:top_k]
-        kept[best] = p[best]
-        p = kept
-    if top_p < 1.0:
-        order = np.argsort(-p, kind="stable")
-        sp = p[order] / p.sum()
-        p = p.copy()
-        p[order[np.cumsum(sp) - sp >= top_p - _P_EPS]] = 0.0
-    cdf = np.cumsum(p)
+    lp = top_p_mask(top_k_mask(apply_temperature(logprobs, temperature), top_k), top_p)
+    cdf = np.cumsum(np.exp(lp))
     i = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
-    return i if i < cdf.size else int(np.flatnonzero(p)[-1])
+    return i if i < cdf.size else int(np.flatnonzero(np.isfinite(lp))[-1])
+
+
+class ExcludedIds:
+    """A step model that never offers some ids: their log-probs are -inf.
+
+    The one place the unknown symbol is masked: the streaming driver wraps
+    the model with it, so greedy, beam, sampled-beam and sample all choose
+    among the other ids, however n-gram blocking or temperature would weigh
+    them. Other ids keep the model's own log-probs (not renormalised), so
+    scores and confidence colours are unchanged.
+    """
+
+    def __init__(self, model: StepModel, ids: Sequence[int]):
+        self.model = model
+        self.ids = np.asarray(sorted(set(ids)), dtype=np.intp)
+        self.vocab_size = model.vocab_size
+
+    def _mask(self, logprobs: np.ndarray) -> np.ndarray:
+        out = np.array(logprobs, dtype=np.float64)  # a copy: runtimes may reuse their buffers
+        out[..., self.ids] = -np.inf
+        return out
+
+    def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]:
+        state, lp = self.model.start(prompt_ids)
+        return state, self._mask(lp)
+
+    def step(self, state: State, ids: np.ndarray) -> tuple[State, np.ndarray]:
+        state, lp = self.model.step(state, ids)
+        return state, self._mask(lp)
 
 
 class StopMatcher:

@@ -62,15 +62,19 @@ class Engine:
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
         record = store.resolve(name)
+        return cls.from_record(record, backend=backend)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord, *, backend: str = "numpy") -> Engine:
+        """An engine for a record already read from the store (its weights are read here)."""
+        from charlm import archs, store
+
         weights = store.load_weights(record)
-        if backend == "numpy":
-            from charlm.engine.runtime import NumpyRuntime
-
-            model: StepModel = NumpyRuntime(record.config, weights)
+        arch = archs.of(record.config.arch)
+        if backend == "keras":
+            model: StepModel = arch.keras_runtime(record.config.arch, weights)
         else:
-            from charlm.engine.keras_backend import KerasRuntime
-
-            model = KerasRuntime(record.config, weights)
+            model = arch.runtime(record.config.arch, weights)
         return cls(model, record.vocabulary, record.config.normalization, record)
 
     # -- text <-> ids ---------------------------------------------------------------------
@@ -95,11 +99,22 @@ class Engine:
         """Chunks of the completion as they are decided, then one ``Finished`` event.
 
         The prompt is normalised like the training text and read after a
-        document separator, so an empty prompt begins a fresh document.
+        document separator, so an empty prompt begins a fresh document. The
+        unknown symbol is never generated. ``Mark`` events show where live
+        settings changed; ``Finished.hypotheses`` holds the ``num`` results
+        (see :func:`charlm.engine.results.results`).
         """
-        from charlm.engine.stream import generate
+        from charlm.engine.results import results
 
-        return generate(self.model, self.context_ids(prompt), settings, self.vocab.chars, cancelled=cancelled)
+        return results(self.model, self.context_ids(prompt), settings, self.vocab.chars,
+                       cancelled=cancelled, never=(self.vocab.unk_id,))
+
+    def results(self, prompt: str, settings: DecodeSettings) -> list:
+        """The ``settings.num`` results (``Hypothesis``: text, ids, logprob, score), best first.
+
+        What ``charlm --once --num`` prints and the app's "results" setting shows.
+        """
+        return list(self.generate(prompt, settings).hypotheses)
 
     def complete(self, prompt: str, settings: DecodeSettings | LiveSettings | None = None) -> Iterator[str]:
         """The completion as streamed text chunks (they concatenate to the final text)."""

@@ -17,6 +17,9 @@ from charlm.data.corpus import DOC_SEPARATOR
 from charlm.data.vocab import Vocabulary
 from charlm.engine.step import SequenceModel
 
+#: Characters scored per model call: bounds memory to (chunk x vocab) log-probs.
+SCORE_CHUNK = 4096
+
 
 @dataclass(frozen=True)
 class Score:
@@ -37,12 +40,20 @@ def prime_id(vocab: Vocabulary, separator: str = DOC_SEPARATOR) -> int:
     return vocab.chars.index(separator) if separator in vocab else vocab.unk_id
 
 
-def score_ids(runtime: SequenceModel, ids: np.ndarray, prime: int) -> Score:
-    """Sum of -log p(ids[t] | prime, ids[:t]) over every t."""
+def score_ids(runtime: SequenceModel, ids: np.ndarray, prime: int, chunk: int = SCORE_CHUNK) -> Score:
+    """Sum of -log p(ids[t] | prime, ids[:t]) over every t.
+
+    The text is read in chunks with the state carried from one to the next,
+    so memory stays (chunk x vocab) whatever the text's length, and the sum
+    is exactly that of one pass over the whole text.
+    """
     ids = np.asarray(ids, dtype=np.intp)
     if len(ids) == 0:
         return Score(0.0, 0)
     context = np.concatenate([[prime], ids[:-1]])
-    _, logprobs = runtime.run(context)
-    picked = logprobs[np.arange(len(ids)), ids].astype(np.float64)
-    return Score(float(-picked.sum()), len(ids))
+    state, total = None, 0.0
+    for lo in range(0, len(ids), chunk):
+        state, logprobs = runtime.run(context[lo : lo + chunk], state)
+        target = ids[lo : lo + chunk]
+        total += float(logprobs[np.arange(len(target)), target].astype(np.float64).sum())
+    return Score(-total, len(ids))

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-State = tuple[np.ndarray, ...]
+from charlm.archs.base import State, log_softmax, take
 
 
 class StepModel(Protocol):
@@ -37,13 +37,4 @@ class SequenceModel(StepModel, Protocol):
         ...
 
 
-def take(state: State, rows: np.ndarray | Sequence[int]) -> State:
-    """Select/reorder/repeat batch rows of a state (beam bookkeeping)."""
-    idx = np.asarray(rows, dtype=np.intp)
-    return tuple(s[idx] for s in state)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable log-softmax over the last axis."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+__all__ = ["SequenceModel", "State", "StepModel", "log_softmax", "take"]

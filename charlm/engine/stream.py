@@ -4,7 +4,9 @@
 with one :class:`Finished`. Settings may change between characters (the TUI
 edits a :class:`~charlm.engine.settings.LiveSettings` while a completion
 streams); a change of strategy hands the current model position over, so the
-prompt is never re-read.
+prompt is never re-read, and a :class:`Mark` says where the text decided
+under the new settings begins. :mod:`charlm.engine.results` builds the
+``num`` results of every mode on top of it.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ import numpy as np
 from charlm.engine.beam import BeamResult, BeamSearch
 from charlm.engine.decoding import (
     Cursor,
+    ExcludedIds,
     NgramIndex,
     StopMatcher,
     block_tokens,
     greedy_token,
     sample_token,
 )
+from charlm.engine.modes import mode as mode_of
+from charlm.engine.modes import shaping
 from charlm.engine.settings import MIN_TEMPERATURE, DecodeSettings, LiveSettings
 from charlm.engine.step import StepModel
-
-BEAM_MODES = ("beam", "sampled-beam")
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,34 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A live change of settings: the text from ``position`` on is decided under ``settings``.
+
+    ``position`` counts characters of this generation's text (the prompt not
+    included). Only changes of what shapes the text are marked
+    (:func:`charlm.engine.modes.shaping`); in a beam search that goes on
+    under the new settings the position is the depth of the live beams.
+    """
+
+    position: int
+    settings: DecodeSettings
+
+
+@dataclass(frozen=True)
 class Hypothesis:
     """One complete result: text (stop string excluded), its ids and how it ranked.
 
     ``logprob`` is the model's log-prob of ``ids``; ``score`` is what the
     search ranked by (the normalised score for beam, the Gumbel key for
     sampled-beam, the log-prob otherwise; beam scores include the stop string).
+    ``token_logprobs`` are the model's log-probs of each of ``ids``.
     """
 
     text: str
     ids: tuple[int, ...]
     logprob: float
     score: float
+    token_logprobs: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +89,27 @@ class Finished:
 
 
 def _beam_key(s: DecodeSettings) -> tuple[str, int, float | None]:
-    """What a running beam search cannot absorb: a change of it restarts the search."""
-    return s.mode, s.beam_width, s.temperature if s.mode == "sampled-beam" else None
+    """What a running beam search cannot absorb: a change of it restarts the search.
+
+    A search keeps at least ``num`` beams, so asking for more results widens it.
+    """
+    m = mode_of(s.mode)
+    return m.name, max(s.beam_width, s.num), s.temperature if m.uses("temperature") else None
+
+
+def draw_rng(seed: int | None, draw: int = 0) -> np.random.Generator:
+    """The random generator of result ``draw`` (0-based) for ``seed``.
+
+    Draw 0 uses the seed itself, so the first of ``--num N`` results is the
+    ``--num 1`` result; draw i > 0 uses the i-th child of the seed's
+    :class:`numpy.random.SeedSequence` (independent streams for every seed
+    up to the largest allowed, unlike ``seed + i``). No seed: fresh entropy.
+    """
+    if seed is None:
+        return np.random.default_rng()
+    if draw == 0:
+        return np.random.default_rng(seed)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw - 1,)))
 
 
 class _Run:
@@ -88,11 +126,13 @@ class _Run:
         settings: DecodeSettings | LiveSettings,
         chars: Sequence[str],
         cancelled: Callable[[], bool] | None,
+        draw: int = 0,
     ):
         self.model, self.chars, self.cancelled = model, chars, cancelled
         self.live = settings if isinstance(settings, LiveSettings) else None
         self.settings = settings.get() if isinstance(settings, LiveSettings) else settings
-        self.rng = np.random.default_rng(self.settings.seed)
+        self.shaping = shaping(self.settings)
+        self.rng = draw_rng(self.settings.seed, draw)
         self.stops = StopMatcher(self.settings.stop)
         state, lp = model.start(prompt_ids)
         self.cursor: Cursor | None = Cursor(state, np.asarray(lp, dtype=np.float64), None)
@@ -141,7 +181,7 @@ class _Run:
             yield chunk
         logprob = float(sum(self.lps[: self.shown]))
         text = "".join(self.emitted)
-        hyp = Hypothesis(text, tuple(self.ids[: self.shown]), logprob, logprob)
+        hyp = Hypothesis(text, tuple(self.ids[: self.shown]), logprob, logprob, tuple(self.lps[: self.shown]))
         yield Finished(text, (hyp,), reason)
 
     def _step_single(self, s: DecodeSettings) -> None:
@@ -152,7 +192,7 @@ class _Run:
         if self.index.n > 0:
             blocked = lp.copy()
             block_tokens(blocked, self.index.banned())
-        if s.mode == "greedy" or s.temperature < MIN_TEMPERATURE:
+        if mode_of(s.mode).deterministic or s.temperature < MIN_TEMPERATURE:
             tok = greedy_token(blocked)
         else:
             tok = sample_token(blocked, self.rng, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p)
@@ -182,8 +222,8 @@ class _Run:
                 continue
             seen.add(text)
             ids = (self.ids + list(res.ids))[:n]
-            logprob = float(sum((self.lps + list(res.token_logprobs))[:n]))
-            out.append((Hypothesis(text, tuple(ids), logprob, float(score)), res))
+            lps = (self.lps + list(res.token_logprobs))[:n]
+            out.append((Hypothesis(text, tuple(ids), float(sum(lps)), float(score), tuple(lps)), res))
         return out
 
     def _finish_beam(self, cancelled: bool) -> Iterator[Chunk | Finished]:
@@ -234,8 +274,8 @@ class _Run:
             self.beam = BeamSearch(
                 self.model,
                 self.cursor,
-                width=s.beam_width,
-                stochastic=s.mode == "sampled-beam",
+                width=max(s.beam_width, s.num),
+                stochastic=not mode_of(s.mode).deterministic,
                 temperature=s.temperature,
                 rng=self.rng,
                 chars=self.chars,
@@ -254,7 +294,7 @@ class _Run:
         return self._emit(end, ids, lps, offset)
 
     # -- main loop -------------------------------------------------------------------------
-    def events(self) -> Iterator[Chunk | Finished]:
+    def events(self) -> Iterator[Chunk | Mark | Finished]:
         while True:
             s = self._refresh()
             if self.beam is not None and _beam_key(s) != self.beam_key:
@@ -264,6 +304,9 @@ class _Run:
                 chunk = self._release()
                 if chunk is not None:
                     yield chunk
+            if shaping(s) != self.shaping:
+                self.shaping = shaping(s)
+                yield Mark(len(self.text) + (self.beam.depth if self.beam is not None else 0), s)
             if self.beam is not None:
                 if self.beam.done or len(self.ids) + self.beam.depth >= s.length:
                     yield from self._finish_beam(cancelled=False)
@@ -277,7 +320,7 @@ class _Run:
                 else:
                     yield from self._finish_single("cancelled", len(self.text))
                 return
-            if s.mode in BEAM_MODES:
+            if mode_of(s.mode).beam:
                 chunk = self._step_beam(s)
             else:
                 self._step_single(s)
@@ -296,7 +339,9 @@ def generate(
     chars: Sequence[str],
     *,
     cancelled: Callable[[], bool] | None = None,
-) -> Iterator[Chunk | Finished]:
+    never: Sequence[int] = (),
+    draw: int = 0,
+) -> Iterator[Chunk | Mark | Finished]:
     """Continue a prompt, streaming the completion as it becomes final.
 
     Greedy and sample stream each character as soon as it is chosen, holding
@@ -311,8 +356,10 @@ def generate(
     With :class:`LiveSettings`, ``get()`` is read before every character. A
     change of mode (or of a beam search's width, or a sampled-beam's
     temperature) commits the best live beam's text and continues from its
-    model state in the new mode; the prompt is never re-read. The random
-    generator is made once from the initial seed.
+    model state in the new mode; the prompt is never re-read. A
+    :class:`Mark` tells where text decided under changed settings begins.
+    The random generator is made once from the initial seed (see
+    :func:`draw_rng`).
 
     Args:
         model: the step model (prompt read once with ``start``).
@@ -320,9 +367,15 @@ def generate(
         settings: fixed settings, or live ones to read before every character.
         chars: ``chars[i]`` is the (single) character of id ``i``.
         cancelled: polled before every step; True ends with reason "cancelled".
+        never: ids no mode may generate (the unknown symbol), masked in one
+            place (:class:`~charlm.engine.decoding.ExcludedIds`).
+        draw: which result of ``num`` this is (picks the random stream).
 
     Yields:
-        :class:`Chunk` pieces, then exactly one :class:`Finished` whose text is
-        their concatenation.
+        :class:`Chunk` pieces and :class:`Mark` changes, then exactly one
+        :class:`Finished` whose text is the chunks' concatenation.
     """
-    yield from _Run(model, prompt_ids, settings, chars, cancelled).events()
+    if never and len(set(never)) < model.vocab_size:
+        model = ExcludedIds(model, never)
+    yield from _Run(model, prompt_ids, settings, chars, cancelled, draw).events()
+

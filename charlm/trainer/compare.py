@@ -3,8 +3,9 @@
 The seed study compared SimpleRNN, LSTM and GRU on a validation set that
 shared 99 of 100 characters with the training windows. Here each model goes
 through the ordinary :func:`charlm.trainer.fit.fit` (leak-free tail, exact
-perplexity, early stopping) with one ``ModelConfig`` that differs only in
-``arch``, so the rows differ in nothing else. Each model is stored as
+perplexity, early stopping, the same budget) with the options the user gave
+applied to every architecture that has them, so the rows differ only in the
+architecture (and the training defaults that architecture starts from). Each model is stored as
 ``<base>-<arch>``; an identical model already in the store is reused, as
 ``fit`` does.
 
@@ -20,12 +21,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from charlm import archs as registry
+from charlm.config import ModelConfig
 from charlm.data.corpus import Corpus
 from charlm.data.split import split_corpus
 from charlm.engine.settings import MODES, DecodeSettings
 from charlm.errors import ConfigError
 from charlm.store import ModelRecord
-from charlm.trainer.config import ARCHS, ModelConfig
 from charlm.trainer.fit import FitEvent, FitFinished, fit
 
 DEFAULT_LENGTH = 60
@@ -51,7 +53,7 @@ class CompareRow:
 
     @property
     def arch(self) -> str:
-        return self.record.config.arch
+        return self.record.arch
 
     @property
     def bits_per_char(self) -> float:
@@ -91,12 +93,13 @@ def parse_archs(text: str | Sequence[str]) -> tuple[str, ...]:
     for item in (i.strip().lower() for i in items):
         if not item:
             continue
-        if item not in ARCHS:
-            raise ConfigError(f"unknown architecture {item!r} in --archs (choose from {', '.join(ARCHS)})")
+        if item not in registry.REGISTRY:
+            known = ", ".join(registry.names())
+            raise ConfigError(f"unknown architecture {item!r} in --archs (choose from {known})")
         if item not in archs:
             archs.append(item)
     if not archs:
-        raise ConfigError(f"--archs needs at least one of {', '.join(ARCHS)}")
+        raise ConfigError(f"--archs needs at least one of {', '.join(registry.names())}")
     return tuple(archs)
 
 
@@ -114,7 +117,7 @@ def default_prompt(corpus: Corpus, config: ModelConfig) -> str:
     it suits any corpus language. Cut back to a word boundary so the models are
     not asked to finish a word chopped in half.
     """
-    val = split_corpus(corpus, config.val_fraction, min_train_chars=1).val
+    val = split_corpus(corpus, config.training.val_fraction, min_train_chars=1).val
     head = val.lstrip()[: PROMPT_CHARS + 1].split("\n")[0]
     if len(head) > PROMPT_CHARS:
         cut = head[:PROMPT_CHARS].rfind(" ")
@@ -132,38 +135,41 @@ def completions(name: str, prompt: str, length: int, seed: int) -> dict[str, str
 
 def compare(
     corpus: Corpus,
-    config: ModelConfig,
+    configs: Sequence[ModelConfig],
     base: str,
-    archs: Sequence[str],
     *,
     prompt: str | None = None,
     length: int = DEFAULT_LENGTH,
     force: bool = False,
 ) -> Iterator[CompareEvent]:
-    """Fit ``config`` once per architecture (only ``arch`` changes) and compare the results.
+    """Fit each config (one per architecture) and compare the results.
 
     Yields ``ArchStarted``, that fit's events, ``ArchCompared`` per
-    architecture, then one ``CompareFinished``. Completions use ``config.seed``.
+    architecture, then one ``CompareFinished``. Completions use each
+    config's training seed.
 
     Raises:
         ConfigError, InvalidNameError, CorpusError: as ``fit`` does, before any training
         when the names or the corpus are unusable.
     """
-    archs = parse_archs(archs)
+    archs = parse_archs([c.name for c in configs])
+    if len(archs) != len(configs):
+        raise ConfigError("compare needs one config per architecture")
     names = model_names(base, archs)
     if length < 0 or length > 100_000:
         raise ConfigError(f"length must be between 0 and 100000 (got {length})")
     if prompt is None:
-        prompt = default_prompt(corpus, config)
+        prompt = default_prompt(corpus, configs[0])
     rows: list[CompareRow] = []
     try:
-        for i, arch in enumerate(archs, 1):
+        for i, config in enumerate(configs, 1):
+            arch = config.name
             yield ArchStarted(arch, names[arch], i, len(archs))
-            finished = yield from _relay(fit(corpus, config.replace(arch=arch), names[arch], force=force))
+            finished = yield from _relay(fit(corpus, config, names[arch], force=force))
             if not isinstance(finished, FitFinished) or finished.record is None:
                 break
             interrupted = finished.reason == "interrupted"
-            texts = {} if interrupted else completions(names[arch], prompt, length, config.seed)
+            texts = {} if interrupted else completions(names[arch], prompt, length, config.training.seed)
             row = CompareRow(finished.record, finished.reason, prompt, texts)
             rows.append(row)
             yield ArchCompared(row)

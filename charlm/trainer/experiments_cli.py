@@ -3,8 +3,7 @@
 The work is in :mod:`charlm.trainer.compare` and :mod:`charlm.trainer.tune`;
 TensorFlow, keras-tuner and matplotlib are imported only once a command runs,
 so ``charlm-train --help`` stays fast. Helpers shared with `fit` come from
-:mod:`charlm.trainer.cli`, imported inside the commands (that module imports
-this one while it is being defined).
+:mod:`charlm.trainer.cli_support`.
 """
 
 from __future__ import annotations
@@ -20,36 +19,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from charlm.cli_common import EXIT_INTERRUPTED, user_errors
-from charlm.trainer.config import ARCH_NAMES, ModelConfig
-from charlm.trainer.options import config_from_options, model_options, pop_model_options
+from charlm import archs
+from charlm.cli_common import user_errors
+from charlm.config import TrainConfig
+from charlm.trainer.cli_support import (
+    corpus_paths,
+    drive,
+    exit_code,
+    load_for,
+    name_or_default,
+    shown,
+    stop_signals_interrupt,
+)
+from charlm.trainer.options import (
+    config_from_options,
+    model_options,
+    normalization_from_options,
+    pop_model_options,
+)
 
-_DEFAULTS = ModelConfig()
-
-
-def _base_name(paths: list[str], corpus: tuple[str, ...], sample: str | None) -> str:
-    """The corpus part of `fit`'s default name, so `compare` stores `<corpus>-<arch>` like `fit`."""
-    from charlm.trainer.cli import default_name
-
-    return default_name(paths if not sample or corpus else [sample], "").rstrip("-")
-
-
-def _drive(events, render) -> None:
-    """Run an event generator; Ctrl-C while rendering is thrown into it so it can save and stop."""
-    interrupted = False
-    try:
-        while True:
-            try:
-                event = events.throw(KeyboardInterrupt()) if interrupted else next(events)
-            except StopIteration:
-                return
-            interrupted = False
-            try:
-                render(event)
-            except KeyboardInterrupt:
-                interrupted = True
-    finally:
-        render.close()
+_TRAIN = TrainConfig()
 
 
 class _CompareView:
@@ -66,7 +55,7 @@ class _CompareView:
 
         if isinstance(event, ArchStarted):
             self.close()
-            self.console.rule(f"{event.index}/{event.total}  {ARCH_NAMES[event.arch]}  ->  {event.name}")
+            self.console.rule(f"{event.index}/{event.total}  {archs.get(event.arch).title}  ->  {shown(event.name)}")
             self.fit_view = FitRenderer(self.console, as_json=False)
         elif isinstance(event, CompareFinished):
             self.finished = event
@@ -87,7 +76,7 @@ def _compare_table(rows) -> Table:
     for r in rows:
         rec = r.record
         table.add_row(
-            ARCH_NAMES[r.arch],
+            r.record.label,
             f"{rec.params:,}",
             str(len(rec.history)),
             f"{rec.train_seconds:.0f}",
@@ -104,7 +93,7 @@ def _completion_lines(rows) -> list[Text]:
 
     lines = [Text(f"completions of {rows[0].prompt!r} (fixed seed):", style="bold")] if rows else []
     for r in rows:
-        lines.append(Text.assemble((ARCH_NAMES[r.arch], "bold"), f" ({r.record.name})"))
+        lines.append(Text.assemble((r.record.label, "bold"), f" ({r.record.name})"))
         for mode, text in r.completions.items():
             lines.append(Text.assemble(f"  {MODE_LABELS[mode]:<13}", (r.prompt, "dim"), text.replace("\n", "⏎")))
     return lines
@@ -112,7 +101,8 @@ def _completion_lines(rows) -> list[Text]:
 
 @click.command()
 @click.argument("corpus", nargs=-1)
-@click.option("--archs", default="rnn,lstm,gru", show_default=True, help="Comma-separated architectures to compare.")
+@click.option("--archs", "archs_text", default=",".join(archs.SEED_ARCHS), show_default=True,
+              help=f"Comma-separated architectures to compare ({', '.join(archs.names())}).")
 @click.option("--sample", metavar="NAME", help="Use a sample corpus shipped with charlm (e.g. 'rioplatense').")
 @click.option("--name", "base", metavar="BASE", help="Store the models as BASE-ARCH (default: the corpus file name).")
 @model_options(with_arch=False)
@@ -121,7 +111,7 @@ def _completion_lines(rows) -> list[Text]:
 @click.option("--force", is_flag=True, help="Retrain models that are already in the store.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows (progress goes to stderr).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), help="Write the validation curves to a PNG.")
-def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, **options) -> None:
+def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, plot, **options) -> None:
     """Train each architecture on CORPUS with the same split and budget, then compare them.
 
     Every model is an ordinary `fit` (leak-free validation tail, exact
@@ -129,31 +119,25 @@ def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, *
     each is stored as BASE-ARCH. Prints a table and one completion per
     decoding mode from each model. Ctrl-C keeps the model being trained.
     """
-    from charlm.trainer.cli import corpus_paths, load_for
     from charlm.trainer.compare import compare as compare_models
     from charlm.trainer.compare import parse_archs
 
     console = Console(stderr=as_json)
-    with user_errors():
-        arch_list = parse_archs(archs)
+    model_opts = pop_model_options(options)
+    view = _CompareView(console)
+    rows = []
+    with stop_signals_interrupt() as stopped, user_errors():
+        arch_list = parse_archs(archs_text)
         if plot:
             from charlm.trainer.plot import check_available
 
             check_available()
         paths = corpus_paths(corpus, sample)
-        config = config_from_options(pop_model_options(options))
-        data = load_for(paths, config, console)
-        view = _CompareView(console)
-        events = compare_models(
-            data,
-            config,
-            base or _base_name(paths, corpus, sample),
-            arch_list,
-            prompt=prompt,
-            length=length,
-            force=force,
-        )
-        _drive(events, view)
+        configs = [config_from_options(model_opts, arch=a, strict=False) for a in arch_list]
+        data = load_for(paths, normalization_from_options(model_opts), console)
+        events = compare_models(data, configs, name_or_default(base, paths, sample, corpus, ""), prompt=prompt,
+                                length=length, force=force)
+        drive(events, view)
         rows = list(view.finished.rows) if view.finished else []
         if plot and rows:
             from charlm.trainer.plot import plot_histories
@@ -167,10 +151,10 @@ def compare(corpus, archs, sample, base, prompt, length, force, as_json, plot, *
         for line in _completion_lines(rows):
             out.print(line)
     if plot and rows:
-        console.print(f"curves written to {plot}")
+        console.print(f"curves written to {shown(plot)}", highlight=False)
     if view.finished is None or view.finished.interrupted:
         console.print("[yellow]interrupted[/]: the models finished so far are in the store; run again to continue")
-        raise SystemExit(EXIT_INTERRUPTED)
+        raise SystemExit(exit_code(stopped))
 
 
 class _TuneView:
@@ -198,10 +182,7 @@ class _TuneView:
             span = f"epochs {event.initial_epoch + 1}-{event.epochs}"
             if event.initial_epoch:
                 span += " (continues a promoted trial)"
-            con.print(
-                f"trial [bold]{event.trial_id}[/]: {ARCH_NAMES[c.arch]} {c.layers}x{c.units}, "
-                f"dropout {c.dropout:g}, lr {c.learning_rate:g}, {span}"
-            )
+            con.print(f"trial [bold]{event.trial_id}[/]: {c.describe()}, lr {c.training.learning_rate:g}, {span}")
         elif isinstance(event, tune.TrialEpoch):
             con.print(
                 f"  epoch {event.epoch:>3}  loss {event.loss:.4f}  val perplexity {event.val_perplexity:.4f}  "
@@ -218,24 +199,6 @@ class _TuneView:
 
     def close(self) -> None:
         pass
-
-
-class _FitCapture:
-    """Renders fit events and remembers the final one."""
-
-    def __init__(self, renderer):
-        self.renderer = renderer
-        self.finished = None
-
-    def __call__(self, event) -> None:
-        from charlm.trainer.fit import FitFinished
-
-        if isinstance(event, FitFinished):
-            self.finished = event
-        self.renderer(event)
-
-    def close(self) -> None:
-        self.renderer.close()
 
 
 def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
@@ -256,7 +219,8 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
             "trials": [asdict(t) for t in result.trials],
         },
         "best_hyperparameters": {
-            k: getattr(result.best, k) for k in ("arch", "units", "layers", "dropout", "learning_rate")
+            "arch": result.best.name, **tune.searched_fields(result.best),
+            "learning_rate": result.best.training.learning_rate,
         },
         "reason": finished.reason if finished else "interrupted",
         "model": record_summary(finished.record) if finished and finished.record else None,
@@ -267,6 +231,8 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
 @click.argument("corpus", nargs=-1)
 @click.option("--sample", metavar="NAME", help="Use a sample corpus shipped with charlm (e.g. 'rioplatense').")
 @click.option("--name", help="Name of the search and of the tuned model (default: corpus file name + '-tuned').")
+@click.option("--archs", "archs_text", default=",".join(archs.SEED_ARCHS), show_default=True,
+              help=f"Comma-separated architectures to search ({', '.join(archs.names())}).")
 @click.option(
     "--max-epochs", type=click.IntRange(1, 1000), show_default="10", help="Hyperband's epoch budget per trial."
 )
@@ -276,28 +242,30 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
 @click.option(
     "--epochs",
     type=click.IntRange(1, 10_000),
-    show_default=str(_DEFAULTS.max_epochs),
+    show_default=str(_TRAIN.max_epochs),
     help="Final training's epoch limit.",
 )
 @click.option(
     "--patience",
     type=click.IntRange(0, 10_000),
-    show_default=str(_DEFAULTS.patience),
+    show_default=str(_TRAIN.patience),
     help="Final training's patience.",
 )
 @click.option(
-    "--seq-length", type=click.IntRange(2, 10_000), show_default=str(_DEFAULTS.seq_length), help="Chunk length."
+    "--seq-length", type=click.IntRange(2, 10_000), show_default=str(_TRAIN.seq_length), help="Chunk length."
 )
 @click.option(
-    "--batch-size", type=click.IntRange(1, 4096), show_default=str(_DEFAULTS.batch_size), help="Chunks per batch."
+    "--batch-size", type=click.IntRange(1, 4096), show_default=str(_TRAIN.batch_size), help="Chunks per batch."
 )
 @click.option(
-    "--seed", type=click.IntRange(0, 2**32 - 1), show_default=str(_DEFAULTS.seed), help="Seed of search and models."
+    "--seed", type=click.IntRange(0, 2**32 - 1), show_default=str(_TRAIN.seed), help="Seed of search and models."
 )
+@click.option("--no-lowercase", is_flag=True, help="Keep case (default: lower-case, as the seed study).")
+@click.option("--byte-exact", is_flag=True, help="Keep the text exactly as it is.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted search (finished trials are kept).")
 @click.option("--force", is_flag=True, help="Start the search over and replace a model of that name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end (progress goes to stderr).")
-def tune(corpus, sample, name, resume, force, as_json, **options) -> None:
+def tune(corpus, sample, name, archs_text, resume, force, as_json, **options) -> None:
     """Search architecture, units, layers, dropout and learning rate with Hyperband, then train the best.
 
     Trials are ranked by exact validation perplexity on the held-out tail, as
@@ -306,35 +274,37 @@ def tune(corpus, sample, name, resume, force, as_json, **options) -> None:
     trials. Needs the `tune` extra: pip install 'charlm[tune]'.
     """
     from charlm.trainer import tune as tuning
-    from charlm.trainer.cli import corpus_paths, default_name, load_for, run_fit
-    from charlm.trainer.render import FitRenderer
+    from charlm.trainer.compare import parse_archs
+    from charlm.trainer.render import FitRenderer, dumps
 
     console = Console(file=sys.stderr if as_json else sys.stdout)
-    with user_errors():
+    capture = FitRenderer(console, as_json=False)
+    norm_opts = {"no_lowercase": options.pop("no_lowercase"), "byte_exact": options.pop("byte_exact")}
+    with stop_signals_interrupt() as stopped, user_errors():
         tuning.require_keras_tuner()
+        arch_list = parse_archs(archs_text)
         paths = corpus_paths(corpus, sample)
-        name = name or default_name(paths if not sample or corpus else [sample], "tuned")
-        data = load_for(paths, _DEFAULTS, console)
-        spec = tuning.resolve_spec(name, data, options, resume=resume, force=force)
+        name = name_or_default(name, paths, sample, corpus, "tuned")
+        data = load_for(paths, normalization_from_options(norm_opts), console)
+        spec = tuning.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
         try:
             result = tuning.search(data, name, spec, resume=resume, force=force, report=_TuneView(console))
         except KeyboardInterrupt:
             again = ["charlm-train", "tune", *corpus, *(["--sample", sample] if sample else []), "--name", name]
             console.print(
-                f"[yellow]interrupted[/]: the search is saved in {tuning.search_dir(name)}; continue it with "
-                f"[bold]{shlex.join(again)} --resume[/]",
+                f"[yellow]interrupted[/]: the search is saved in {shown(tuning.search_dir(name))}; continue it with "
+                f"[bold]{shown(shlex.join(again))} --resume[/]",
                 highlight=False,
             )
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            raise SystemExit(exit_code(stopped)) from None
         c = result.best
         console.print(
-            f"best of {len(result.trials)} trials: [bold]{ARCH_NAMES[c.arch]} {c.layers}x{c.units}[/], "
-            f"dropout {c.dropout:g}, lr {c.learning_rate:g} (trial {result.best_trial}, val perplexity "
-            f"{result.best_perplexity:.4f}); training it as [bold]{name}[/]"
+            f"best of {len(result.trials)} trials: [bold]{c.describe()}[/], lr {c.training.learning_rate:g} "
+            f"(trial {result.best_trial}, val perplexity {result.best_perplexity:.4f}); "
+            f"training it as [bold]{shown(name)}[/]", highlight=False,
         )
-        capture = _FitCapture(FitRenderer(console, as_json=False))
-        code = run_fit(tuning.final_fit(data, result, name, force=force), capture)
+        interrupted = drive(tuning.final_fit(data, result, name, force=force), capture)
     if as_json:
-        click.echo(json.dumps(_tune_json(name, spec, result, capture.finished), indent=2, ensure_ascii=False))
-    if code:
-        raise SystemExit(code)
+        click.echo(dumps(_tune_json(name, spec, result, capture.finished), indent=2))
+    if interrupted or (capture.finished is not None and capture.finished.reason == "interrupted"):
+        raise SystemExit(exit_code(stopped))

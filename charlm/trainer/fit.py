@@ -1,9 +1,12 @@
-"""The training loop: many-to-many batches, exact validation perplexity, early stopping.
+"""Training a model: many-to-many batches, exact validation perplexity, early stopping.
 
 ``fit`` is a generator of events (start, batch, epoch, finished) that the CLI
 renders; it prints nothing. Ctrl-C (a KeyboardInterrupt raised inside it or
-thrown into it with ``generator.throw``) saves the best weights so far,
-marked ``interrupted``; ``resume=True`` continues such a model.
+thrown into it with ``generator.throw``; the CLI turns SIGTERM and SIGHUP
+into one too) saves the best weights so far, marked ``interrupted``;
+``resume=True`` continues such a model, or extends a finished one with a
+larger budget. The model's name is locked for the whole run, and the store
+is checked for writability before any training.
 """
 
 from __future__ import annotations
@@ -16,16 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import charlm
-from charlm import store
+from charlm import archs, store
+from charlm.config import ModelConfig
 from charlm.data.corpus import Corpus
-from charlm.data.split import split_corpus
-from charlm.data.vocab import Vocabulary
-from charlm.engine.scoring import prime_id
 from charlm.errors import ConfigError, CorruptModelError, ModelNotFoundError
-from charlm.layout import count_params
 from charlm.store import CorpusInfo, EpochRecord, ModelRecord
-from charlm.trainer.config import ModelConfig
-from charlm.trainer.loop import compile_model, epoch_weights, make_batches, validation_perplexity
+from charlm.trainer.loop import EpochResult, Trainer, make_batches, prepare, skip_epochs
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,7 @@ class FitStarted:
     batches: int
     first_epoch: int
     unigram_perplexity: float
+    replicas: int = 1
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class BatchEnd:
     batch: int
     batches: int
     loss: float
+    chars_per_second: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,14 @@ class EpochEnd:
     best_epoch: int
     seconds: float
     improved: bool
+    learning_rate: float = 0.0
+    chars_per_second: float = 0.0
 
 
 @dataclass(frozen=True)
 class FitFinished:
-    """``reason``: early-stop, max-epochs, interrupted or cached. ``record`` is None only
-    when interrupted before the first epoch ended (nothing was saved)."""
+    """``reason``: early-stop, max-epochs, time-limit, diverged, interrupted or cached.
+    ``record`` is None only when interrupted before the first epoch ended (nothing was saved)."""
 
     record: ModelRecord | None
     reason: str
@@ -81,7 +84,7 @@ def unigram_perplexity(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: i
     return float(math.exp(-logp[val_ids].mean()))
 
 
-def _stalled_epochs(history: list[EpochRecord]) -> int:
+def stalled_epochs(history: tuple[EpochRecord, ...] | list[EpochRecord]) -> int:
     """Epochs that did not improve on the best so far (each one decayed the learning rate)."""
     best, stalled = math.inf, 0
     for e in history:
@@ -92,171 +95,153 @@ def _stalled_epochs(history: list[EpochRecord]) -> int:
     return stalled
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    return {
-        "charlm": charlm.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-    }
+    return {"charlm": charlm.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__}
 
 
-def _existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resume: bool) -> ModelRecord | None:
-    """The stored model to reuse or resume, or None to train from scratch."""
+def existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resume: bool) -> ModelRecord | None:
+    """The stored model to reuse or resume, or None to train from scratch.
+
+    Raises:
+        ConfigError: a clash that needs --force, --resume, or another name.
+    """
     try:
         rec = store.load_record(name)
     except ModelNotFoundError:
         if resume:
             raise ConfigError(f"nothing to resume: no model named {name!r}") from None
         return None
-    except CorruptModelError:
+    except CorruptModelError as exc:
         if force:
             return None
-        raise
+        raise CorruptModelError(f"{exc}; use --force to replace it, or `charlm-train rm {name}`") from None
     same_corpus = rec.corpus.fingerprint == corpus.fingerprint
     if resume:
         if not same_corpus:
             raise ConfigError(f"cannot resume {name!r}: it was trained on a different corpus")
+        if not rec.config.same_model(config):
+            raise ConfigError(f"cannot resume {name!r} with other options; only --epochs, --patience and "
+                              "--time-limit may change (or use --force to start over)")
         return rec
     if force:
         return None
-    if same_corpus and rec.config == config and not rec.interrupted:
+    if same_corpus and rec.config.same_model(config) and not rec.interrupted:
         return rec
-    why = (
-        "was interrupted (use --resume to continue it)"
-        if rec.interrupted and same_corpus
-        else ("was trained on another corpus or with other options")
-    )
+    why = ("was interrupted (use --resume to continue it)" if rec.interrupted and same_corpus
+           else "was trained on another corpus or with other options")
     raise ConfigError(
         f"a model named {name!r} already exists and {why}; use --force to replace it or choose another --name"
     )
 
 
-def fit(
-    corpus: Corpus,
-    config: ModelConfig,
-    name: str,
-    *,
-    force: bool = False,
-    resume: bool = False,
-) -> Iterator[FitEvent]:
+def fit(corpus: Corpus, config: ModelConfig, name: str, *, force: bool = False, resume: bool = False,
+        strategy=None) -> Iterator[FitEvent]:
     """Train (or reuse, or resume) the model ``name`` on ``corpus``; yields progress events.
 
     Raises:
         CorpusError: the corpus is too short for the configuration.
         ConfigError, InvalidNameError: bad options or a name clash.
+        ModelBusyError: another process is training that name; StoreError: the store is not writable.
     """
     store.validate_name(name)
-    previous = _existing(name, corpus, config, force, resume)
-    if previous is not None and not resume:
-        yield FitFinished(previous, "cached", 0.0)
-        return
-    if previous is not None:
-        config = previous.config
-        if not previous.interrupted:
-            yield FitFinished(previous, "cached", 0.0)
-            return
     if corpus.normalization != config.normalization:
         raise ConfigError("the corpus was loaded with a normalisation that differs from the config")
+    with store.hold(name):
+        previous = existing(name, corpus, config, force, resume)
+        if previous is not None and not resume:
+            yield FitFinished(previous, "cached", 0.0)
+            return
+        if previous is not None:
+            config = previous.config.replace(training=previous.config.training.replace(
+                **{k: getattr(config.training, k) for k in config.training.BUDGET}))
+            if len(previous.history) >= config.training.max_epochs:
+                yield FitFinished(previous, "cached", 0.0)
+                return
+        store.ensure_writable()
+        yield from _train(corpus, config, name, previous, strategy)
 
-    vocab = previous.vocabulary if previous else Vocabulary.from_text(corpus.text)
-    min_train = config.seq_length * (config.batch_size if config.stateful else 1) + 1
-    split = split_corpus(corpus, config.val_fraction, min_train_chars=min_train)
-    train_ids = vocab.encode(split.train).ids
-    val_ids = vocab.encode(split.val).ids
 
-    from charlm.trainer.model import reset_states, set_named_weights
-
-    rng = np.random.default_rng(config.seed)
-    model = compile_model(config, len(vocab))
-    optimizer = model.optimizer
-
+def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord | None,
+           strategy) -> Iterator[FitEvent]:
+    t = config.training
+    data = prepare(corpus, config, previous.vocabulary if previous else None)
+    vocab = data.vocab
+    trainer = Trainer(config, len(vocab), strategy)
+    rng = np.random.default_rng(t.seed)
     history: list[EpochRecord] = list(previous.history) if previous else []
     best_weights: dict[str, np.ndarray] | None = None
     best_ppl, best_epoch = math.inf, 0
     train_seconds = previous.train_seconds if previous else 0.0
     if previous:
         best_weights = store.load_weights(previous)
-        set_named_weights(model, best_weights)
+        trainer.set_weights(best_weights)
         best_ppl, best_epoch = previous.val_perplexity, previous.best_epoch
-        optimizer.learning_rate.assign(config.learning_rate * config.lr_decay ** _stalled_epochs(history))
+        trainer.set_lr_scale(t.lr_decay ** stalled_epochs(history))
+        trainer.steps = t.warmup  # warm-up happened in the first run
+        skip_epochs(config, data, rng, len(history))
     corpus_info = CorpusInfo(
-        fingerprint=corpus.fingerprint,
-        sources=corpus.sources,
-        chars=len(corpus.text),
-        documents=len(corpus.documents),
-        train_chars=len(split.train),
-        val_chars=len(split.val),
-        split_by=split.by,
-        separator=corpus.separator,
+        fingerprint=corpus.fingerprint, sources=corpus.sources, chars=len(corpus.text),
+        documents=len(corpus.documents), train_chars=len(data.split.train), val_chars=len(data.split.val),
+        split_by=data.split.by, separator=corpus.separator,
     )
 
-    def record(status: str) -> ModelRecord:
-        return ModelRecord(
-            config=config,
-            vocabulary=vocab,
-            corpus=corpus_info,
-            val_perplexity=best_ppl,
-            best_epoch=best_epoch,
-            history=tuple(history),
-            train_seconds=round(train_seconds, 3),
-            status=status,
-            versions=_versions(),
-        )
+    def record(status: str, reason: str) -> ModelRecord:
+        return ModelRecord(config=config, vocabulary=vocab, corpus=corpus_info, val_perplexity=best_ppl,
+                           best_epoch=best_epoch, history=tuple(history), train_seconds=round(train_seconds, 3),
+                           status=status, versions=versions(), stop_reason=reason)
 
     first_epoch = len(history) + 1
-    n_batches = len(make_batches(config, train_ids, np.random.default_rng(0)))
-    yield FitStarted(
-        name,
-        config,
-        count_params(config, len(vocab)),
-        len(vocab),
-        len(split.train),
-        len(split.val),
-        split.by,
-        n_batches,
-        first_epoch,
-        unigram_perplexity(train_ids, val_ids, len(vocab)),
-    )
+    n_batches = len(make_batches(config, data.train_ids, np.random.default_rng(0)))
+    yield FitStarted(name, config, archs.of(config.arch).count_params(config.arch, len(vocab)), len(vocab),
+                     len(data.split.train), len(data.split.val), data.split.by, n_batches, first_epoch,
+                     unigram_perplexity(data.train_ids, data.val_ids, len(vocab)),
+                     trainer.strategy.num_replicas_in_sync)
     reason = "max-epochs"
+    deadline = time.monotonic() + t.time_limit if t.time_limit else None
+    replicas = trainer.strategy.num_replicas_in_sync
     try:
-        for epoch in range(first_epoch, config.max_epochs + 1):
+        for epoch in range(first_epoch, t.max_epochs + 1):
             started = time.perf_counter()
-            batches = make_batches(config, train_ids, rng)
-            reset_states(model)
-            total = 0.0
-            for b, (x, y) in enumerate(batches, 1):
-                loss = float(np.asarray(model.train_on_batch(x, y)).reshape(-1)[0])
-                total += loss
-                yield BatchEnd(epoch, b, len(batches), total / b)
-            weights = epoch_weights(model, config)
-            val_ppl = validation_perplexity(config, weights, val_ids, prime_id(vocab, corpus.separator))
-            seconds = time.perf_counter() - started
-            train_seconds += seconds
-            improved = val_ppl < best_ppl
+            steps = trainer.epoch_steps(data, rng, deadline=deadline)
+            while True:
+                try:
+                    b, total, loss = next(steps)
+                except StopIteration as stop:
+                    res: EpochResult = stop.value
+                    break
+                rate = b * t.batch_size * t.seq_length * replicas / max(time.perf_counter() - started, 1e-9)
+                yield BatchEnd(epoch, b, total, loss, rate)
+            train_seconds += res.seconds
+            improved = res.val_perplexity < best_ppl
             if improved:
-                best_ppl, best_epoch, best_weights = val_ppl, epoch, weights
-            elif config.lr_decay < 1.0:
-                optimizer.learning_rate.assign(float(optimizer.learning_rate) * config.lr_decay)
-            history.append(EpochRecord(epoch, round(total / len(batches), 6), round(val_ppl, 6), round(seconds, 3)))
-            yield EpochEnd(epoch, total / len(batches), val_ppl, best_ppl, best_epoch, seconds, improved)
-            if not math.isfinite(val_ppl):
+                best_ppl, best_epoch, best_weights = res.val_perplexity, epoch, res.weights
+            elif t.lr_decay < 1.0:
+                trainer.decay()
+            history.append(EpochRecord(epoch, round(res.loss, 6), round(res.val_perplexity, 6), round(res.seconds, 3)))
+            yield EpochEnd(epoch, res.loss, res.val_perplexity, best_ppl, best_epoch, res.seconds, improved,
+                           trainer.learning_rate, res.chars / max(res.seconds, 1e-9))
+            if not math.isfinite(res.val_perplexity):
                 reason = "diverged"
                 break
-            if epoch - best_epoch >= config.patience and config.patience > 0:
+            if not res.complete or (deadline is not None and time.monotonic() >= deadline):
+                reason = "time-limit"
+                break
+            if t.patience > 0 and epoch - best_epoch >= t.patience:
                 reason = "early-stop"
                 break
     except KeyboardInterrupt:
         if best_weights is None:
             yield FitFinished(None, "interrupted", train_seconds)
             return
-        saved = store.save_model(name, record("interrupted"), best_weights)
+        saved = store.save_model(name, record("interrupted", "interrupted"), best_weights)
         yield FitFinished(saved, "interrupted", train_seconds)
         return
     if best_weights is None:
         raise ConfigError("training diverged before the first epoch ended; try a lower --lr")
-    saved = store.save_model(name, record("complete"), best_weights)
+    saved = store.save_model(name, record("complete", reason), best_weights)
     yield FitFinished(saved, reason, train_seconds)
+

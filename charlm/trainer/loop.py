@@ -1,59 +1,240 @@
-"""The pieces of a training epoch that `fit` and `tune` share, so both train and
-validate exactly the same way (same seed, same batches, same exact perplexity)."""
+"""The one epoch loop that `fit`, `tune` and `compare` train with.
+
+Everything that decides what a model learns lives here, once: the split and
+ids (:func:`prepare`), the Keras model and optimiser (:class:`Trainer`), the
+training step, one epoch over shuffled chunks, the exact validation
+perplexity, and the learning-rate policy (warm-up, then decay on a plateau).
+
+The training step is a custom loop (``tf.function`` around gradient tape
+and ``optimizer.apply``) called through ``strategy.run``, so the same code
+runs on one device, on several (``MirroredStrategy``) or on several
+machines (``MultiWorkerMirroredStrategy``, where Keras's ``model.fit`` is
+broken: keras-team/keras#20585).
+"""
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 
 import numpy as np
 
+from charlm import archs
+from charlm.config import ModelConfig
 from charlm.data.batching import epoch_batches, stream_batches
-from charlm.trainer.config import ModelConfig
+from charlm.data.corpus import Corpus
+from charlm.data.split import Split, split_corpus
+from charlm.data.vocab import Vocabulary
+from charlm.engine.scoring import prime_id, score_ids
 
 
-def compile_model(config: ModelConfig, vocab_size: int):
-    """The training model of ``config``, seeded, with its optimizer and loss."""
-    import keras
+@dataclass(frozen=True)
+class Prepared:
+    """A corpus made ready for training: vocabulary, split and ids."""
 
-    from charlm.trainer.model import build_model
+    vocab: Vocabulary
+    split: Split
+    train_ids: np.ndarray
+    val_ids: np.ndarray
+    prime: int  # what the validation text is conditioned on (the document separator)
 
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config, vocab_size, stateful=config.stateful)
-    opt_cls = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[config.optimizer]
-    optimizer = opt_cls(
-        learning_rate=config.learning_rate,
-        clipnorm=config.clipnorm or None,
-        use_ema=config.ema > 0,
-        ema_momentum=config.ema or 0.99,
-    )
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+
+def prepare(corpus: Corpus, config: ModelConfig, vocab: Vocabulary | None = None) -> Prepared:
+    """The split and ids exactly as every training run makes them.
+
+    Raises:
+        CorpusError: the corpus is too short for the configuration.
+    """
+    t = config.training
+    vocab = vocab or Vocabulary.from_text(corpus.text)
+    min_train = t.seq_length * (t.batch_size if t.stateful else 1) + 1
+    split = split_corpus(corpus, t.val_fraction, min_train_chars=min_train)
+    return Prepared(vocab, split, vocab.encode(split.train).ids, vocab.encode(split.val).ids,
+                    prime_id(vocab, corpus.separator))
 
 
 def make_batches(config: ModelConfig, train_ids: np.ndarray, rng: np.random.Generator):
     """One epoch of (inputs, targets) batches: shuffled chunks, or streams when stateful."""
-    make = stream_batches if config.stateful else epoch_batches
-    return make(train_ids, config.seq_length, config.batch_size, rng)
+    t = config.training
+    make = stream_batches if t.stateful else epoch_batches
+    return make(train_ids, t.seq_length, t.batch_size, rng)
 
 
-def epoch_weights(model, config: ModelConfig) -> dict[str, np.ndarray]:
-    """The weights to validate and keep: the moving average when ``ema`` is on."""
-    from charlm.trainer.model import get_named_weights
-
-    if not config.ema:
-        return get_named_weights(model)
-    raw = model.get_weights()
-    model.optimizer.finalize_variable_values(model.trainable_variables)
-    averaged = get_named_weights(model)
-    model.set_weights(raw)
-    return averaged
-
-
-def validation_perplexity(config: ModelConfig, weights: dict[str, np.ndarray], val_ids: np.ndarray,
-                          prime: int) -> float:
-    """Exact perplexity of the held-out ids under ``weights`` (the numpy runtime, as generation uses)."""
-    from charlm.engine.runtime import NumpyRuntime
-    from charlm.engine.scoring import score_ids
-
-    ppl = score_ids(NumpyRuntime(config, weights), val_ids, prime).perplexity
+def validation_perplexity(config: ModelConfig, weights: dict[str, np.ndarray], data: Prepared) -> float:
+    """Exact perplexity of the held-out ids under ``weights``, by the numpy runtime generation uses."""
+    runtime = archs.of(config.arch).runtime(config.arch, weights)
+    ppl = score_ids(runtime, data.val_ids, data.prime).perplexity
     return ppl if math.isfinite(ppl) else math.nan
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    loss: float  # mean training loss of the batches run
+    val_perplexity: float
+    weights: dict[str, np.ndarray]
+    seconds: float
+    batches: int
+    chars: int  # training characters (targets) seen
+    complete: bool  # False when a deadline cut the epoch short
+
+
+class Trainer:
+    """A compiled model, its optimiser and training step, for one ModelConfig.
+
+    Args:
+        config: the model's configuration.
+        vocab_size: output classes.
+        strategy: a ``tf.distribute`` strategy (None: the default, one device).
+    """
+
+    def __init__(self, config: ModelConfig, vocab_size: int, strategy=None):
+        import keras
+        import tensorflow as tf
+
+        self.config = config
+        self.vocab_size = vocab_size
+        self.strategy = strategy or tf.distribute.get_strategy()
+        t = config.training
+        keras.utils.set_random_seed(t.seed)
+        arch = archs.of(config.arch)
+        with self.strategy.scope():
+            self.model = arch.build_keras(config.arch, vocab_size,
+                                          stateful_batch=t.batch_size if t.stateful else None)
+            self.optimizer = _optimizer(config)
+            self.optimizer.build(self.model.trainable_variables)
+        self.base_lr = t.learning_rate
+        self._scale = 1.0  # warm-up and plateau decay multiply the base learning rate
+        self.steps = 0
+        self._step = self._compile_step()
+
+    # -- the step ------------------------------------------------------------------------
+    def _compile_step(self) -> Callable:
+        import tensorflow as tf
+
+        model, optimizer = self.model, self.optimizer
+        replicas = self.strategy.num_replicas_in_sync
+
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                loss = tf.reduce_mean(per_token)
+                scaled = loss / replicas  # gradients are summed over replicas
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            return loss
+
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            losses = self.strategy.run(replica_step, args=(x, y))
+            return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
+
+        return step
+
+    def train_batch(self, x: np.ndarray, y: np.ndarray):
+        """One optimisation step; returns the loss as a tensor (read it only when needed)."""
+        self._apply_warmup()
+        self.steps += 1
+        return self._step(x, y)
+
+    def _apply_warmup(self) -> None:
+        warm = self.config.training.warmup
+        if warm and self.steps <= warm:
+            self.optimizer.learning_rate.assign(self.base_lr * self._scale * min(1.0, (self.steps + 1) / warm))
+
+    # -- weights and learning rate ---------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        return float(self.optimizer.learning_rate)
+
+    def decay(self) -> None:
+        """An epoch without improvement: multiply the learning rate by ``lr_decay``."""
+        self.set_lr_scale(self._scale * self.config.training.lr_decay)
+
+    def set_lr_scale(self, scale: float) -> None:
+        self._scale = scale
+        self.optimizer.learning_rate.assign(self.base_lr * scale)
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The weights to validate and keep: the moving average when ``ema`` is on."""
+        if not self.config.training.ema:
+            return archs.base.get_named_weights(self.model)
+        raw = self.model.get_weights()
+        self.optimizer.finalize_variable_values(self.model.trainable_variables)
+        averaged = archs.base.get_named_weights(self.model)
+        self.model.set_weights(raw)
+        return averaged
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        archs.base.set_named_weights(self.model, weights)
+
+    def reset_states(self) -> None:
+        """Zero the carried state of every stateful layer (start of an epoch)."""
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
+
+    # -- one epoch ---------------------------------------------------------------------------
+    def epoch_steps(self, data: Prepared, rng: np.random.Generator, *,
+                    deadline: float | None = None) -> Generator[tuple[int, int, float], None, EpochResult]:
+        """Train one epoch of shuffled chunks, then validate exactly.
+
+        A generator, so a caller can report progress and a Ctrl-C thrown into
+        it lands between two steps: yields ``(batch, batches, mean loss so far)``
+        after every step and returns the :class:`EpochResult`.
+
+        Args:
+            data: the prepared corpus.
+            rng: the run's generator (epoch k draws what every run's epoch k draws).
+            deadline: a ``time.monotonic()`` value; the epoch ends after the step that passes it.
+        """
+        started = time.perf_counter()
+        batches = make_batches(self.config, data.train_ids, rng)
+        self.reset_states()
+        total, done, complete = 0.0, 0, True
+        for b, (x, y) in enumerate(batches, 1):
+            total += float(self.train_batch(x, y))
+            done = b
+            yield b, len(batches), total / b
+            if deadline is not None and time.monotonic() >= deadline and b < len(batches):
+                complete = False
+                break
+        weights = self.weights()
+        val_ppl = validation_perplexity(self.config, weights, data)
+        chars = sum(int(y.size) for _, y in batches[:done]) * self.strategy.num_replicas_in_sync
+        return EpochResult(total / max(done, 1), val_ppl, weights, time.perf_counter() - started, done, chars,
+                           complete)
+
+    def epoch(self, data: Prepared, rng: np.random.Generator, *, deadline: float | None = None) -> EpochResult:
+        """:meth:`epoch_steps` run to its end."""
+        steps = self.epoch_steps(data, rng, deadline=deadline)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+
+def skip_epochs(config: ModelConfig, data: Prepared, rng: np.random.Generator, epochs: int) -> None:
+    """Draw ``epochs`` epochs' batches from ``rng`` without training, so a resumed run's
+    epoch k gets the batches an uninterrupted run's epoch k would have."""
+    for _ in range(epochs):
+        make_batches(config, data.train_ids, rng)
+
+
+def _optimizer(config: ModelConfig):
+    import keras
+
+    t = config.training
+    common = dict(learning_rate=t.learning_rate, clipnorm=t.clipnorm or None, use_ema=t.ema > 0,
+                  ema_momentum=t.ema or 0.99)
+    if t.optimizer == "adam":
+        return keras.optimizers.Adam(**common)
+    if t.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(weight_decay=t.weight_decay, beta_2=0.99, **common)
+        # Decay the matrices only, as nanoGPT does: not biases nor LayerNorm scales and shifts.
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        return optimizer
+    return keras.optimizers.RMSprop(**common)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from charlm.errors import ConfigError, MissingExtraError
 from charlm.store import ModelRecord
-from charlm.trainer.config import ARCH_NAMES
 
 INSTALL_HINT = "pip install 'charlm[plot]'"
 
@@ -32,8 +31,7 @@ def check_available() -> None:
 
 
 def _label(record: ModelRecord) -> str:
-    c = record.config
-    return f"{record.name or 'model'} ({ARCH_NAMES[c.arch]} {c.layers}x{c.units}, best {record.val_perplexity:.3f})"
+    return f"{record.name or 'model'} ({record.label}, best {record.val_perplexity:.3f})"
 
 
 def plot_histories(records: Sequence[ModelRecord], path: Path) -> Path:

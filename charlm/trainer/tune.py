@@ -1,14 +1,17 @@
 """Hyper-parameter search with keras-tuner's Hyperband, judged by exact validation perplexity.
 
 The space is the seed study's (architecture, units 64-256 step 64, dropout
-0-0.3 step 0.1, learning rate 1e-2/1e-3/1e-4) plus 1 or 2 layers; every other
-option is the ``ModelConfig`` default, so ``fit`` can train the winner.
+0-0.3 step 0.1, learning rate 1e-2/1e-3/1e-4) plus 1 or 2 layers; each
+architecture declares its own part (``Architecture.search_space``, active
+only when that architecture is chosen), so the Transformer brings its own.
+Every other option is the architecture's training default or what the user
+gave, so ``fit`` can train the winner.
 
 Why a custom ``HyperModel.fit``: ``exp(loss)`` is not perplexity (DESIGN.md).
-Each trial trains on ``fit``'s batches and reports per epoch the number ``fit``
-records (``score_ids`` of the numpy runtime over the held-out ids, primed with
-the document separator); keras-tuner's callbacks get it in ``logs``, so
-Hyperband checkpoints the best epoch and continues promoted trials from it.
+Each trial trains with ``fit``'s epoch loop (:class:`charlm.trainer.loop.Trainer`)
+and reports per epoch the number ``fit`` records (the exact perplexity of
+the held-out ids); keras-tuner's callbacks get it in ``logs``, so Hyperband
+checkpoints the best epoch and continues promoted trials from it.
 
 The tuner state lives in ``store.home() / "tuning" / <name>`` with a
 ``charlm-search.json`` naming corpus and settings, so a search stopped by
@@ -33,19 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from charlm import store
+from charlm import archs, store
+from charlm.config import ModelConfig, TrainConfig
 from charlm.data.corpus import Corpus
+from charlm.data.normalize import Normalization
 from charlm.errors import ConfigError, MissingExtraError
-from charlm.trainer import loop
-from charlm.trainer.config import ARCHS, ModelConfig
-from charlm.trainer.loop import compile_model, make_batches
+from charlm.trainer.loop import EpochResult, Prepared, Trainer, prepare, skip_epochs
 
 INSTALL_HINT = "pip install 'charlm[tune]'"
 SEARCH_FILE = "charlm-search.json"
 OBJECTIVE = "val_perplexity"
-UNITS = (64, 256, 64)  # min, max, step
-LAYERS = (1, 2)
-DROPOUT = (0.0, 0.3, 0.1)
 LEARNING_RATES = (1e-2, 1e-3, 1e-4)
 #: What ``--resume`` may change; every other setting must match the saved search.
 RESUMABLE_CHANGES = ("max_trials",)
@@ -69,11 +69,14 @@ def search_dir(name: str) -> Path:
 class SearchSpec:
     """The settings of one search, saved beside its tuner state.
 
-    ``base`` gives everything the search does not vary, and its ``max_epochs``
-    and ``patience`` are the budget of the final ``fit`` of the winner.
+    ``training`` holds the training options the user gave (on top of each
+    architecture's defaults); its ``max_epochs`` and ``patience`` are the budget
+    of the final ``fit`` of the winner.
     """
 
-    base: ModelConfig = field(default_factory=ModelConfig)
+    archs: tuple[str, ...] = archs.SEED_ARCHS
+    training: dict[str, Any] = field(default_factory=dict)
+    normalization: Normalization = field(default_factory=Normalization)
     max_epochs: int = 10  # Hyperband's budget for one trial
     max_trials: int | None = None  # None: as many as Hyperband schedules
     factor: int = 3
@@ -85,42 +88,82 @@ class SearchSpec:
             raise ConfigError(
                 f"max-epochs must be in 1-1000 and max-trials in 1-10000 (got {self.max_epochs}, {self.max_trials})"
             )
+        for name in self.archs:
+            archs.get(name)
+        TrainConfig(**self.training)  # checks every given value
 
     def to_json(self) -> str:
-        data = {**self.__dict__, "format": 1, "base": self.base.to_dict(), "sources": list(self.sources)}
+        data = {**self.__dict__, "format": 2, "archs": list(self.archs), "normalization": self.normalization.to_dict(),
+                "sources": list(self.sources)}
         return json.dumps(data, indent=2, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> SearchSpec:
         try:
             data = json.loads(text)
-            if data.pop("format", None) != 1:
+            if data.pop("format", None) != 2:
                 raise ValueError("unknown format")
-            return cls(**{**data, "base": ModelConfig.from_dict(data["base"]), "sources": tuple(data["sources"])})
+            return cls(**{**data, "archs": tuple(data["archs"]), "sources": tuple(data["sources"]),
+                          "training": dict(data["training"]),
+                          "normalization": Normalization.from_dict(data["normalization"])})
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{SEARCH_FILE} is malformed ({exc})") from None
 
+    def config(self, arch_config) -> ModelConfig:
+        """The full config of one candidate architecture config (lr comes from the trial)."""
+        return ModelConfig(arch_config, TrainConfig.for_arch(arch_config, **self.training), self.normalization)
 
-def config_from_values(values: Mapping[str, Any], base: ModelConfig) -> ModelConfig:
+
+class _Fixed:
+    """Stands in for keras-tuner's HyperParameters when the values are already known."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def Int(self, name, *args, **kwargs):  # noqa: N802 - keras-tuner's names
+        return self.values[name]
+
+    Float = Choice = Boolean = Int
+
+
+def _groups(names: tuple[str, ...]) -> dict[Any, list[str]]:
+    """Architectures that share one search space (SimpleRNN, LSTM, GRU), in order."""
+    groups: dict[Any, list[str]] = {}
+    for name in names:
+        arch = archs.get(name)
+        groups.setdefault(type(arch).search_space, []).append(name)
+    return groups
+
+
+def searched_fields(config: ModelConfig) -> dict[str, Any]:
+    """The architecture fields a search varies, with this config's values."""
+
+    class Any0(_Fixed):
+        def Int(self, name, *args, **kwargs):  # noqa: N802 - keras-tuner's names
+            return 0
+
+        Float = Choice = Boolean = Int
+
+    fields = archs.of(config.arch).search_space(Any0({}))
+    return {f: getattr(config.arch, f) for f in fields}
+
+
+def config_from_values(values: Mapping[str, Any], spec: SearchSpec) -> ModelConfig:
     """The ModelConfig a trial's hyper-parameter values stand for."""
-    return base.replace(
-        arch=str(values["arch"]),
-        units=int(values["units"]),
-        layers=int(values["layers"]),
-        dropout=round(float(values["dropout"]), 6),
-        learning_rate=float(values["lr"]),
-    )
+    arch = archs.get(str(values["arch"]))
+    arch_config = arch.config(**arch.search_space(_Fixed(values)))
+    config = spec.config(arch_config)
+    return config.replace(training=config.training.replace(learning_rate=float(values["lr"])))
 
 
-def declare_space(hp) -> dict[str, Any]:
+def declare_space(hp, names: tuple[str, ...] = archs.SEED_ARCHS) -> dict[str, Any]:
     """Declare the search space on a ``kt.HyperParameters``; returns this trial's values."""
-    return {
-        "arch": hp.Choice("arch", list(ARCHS)),
-        "units": hp.Int("units", UNITS[0], UNITS[1], step=UNITS[2]),
-        "layers": hp.Int("layers", LAYERS[0], LAYERS[1]),
-        "dropout": hp.Float("dropout", DROPOUT[0], DROPOUT[1], step=DROPOUT[2]),
-        "lr": hp.Choice("lr", list(LEARNING_RATES)),
-    }
+    values = {"arch": hp.Choice("arch", list(names))}
+    for members in _groups(names).values():
+        with hp.conditional_scope("arch", members):
+            archs.get(members[0]).search_space(hp)
+    values["lr"] = hp.Choice("lr", list(LEARNING_RATES))
+    return values
 
 
 @dataclass(frozen=True)
@@ -180,24 +223,27 @@ class SearchFinished:
 TuneEvent = SearchStarted | TrialStarted | TrialEpoch | TrialEnded
 
 
-#: Command-line option -> (where it lives, field). "spec": SearchSpec, "base": its ModelConfig.
+#: Command-line option -> (where it lives, field). "spec": SearchSpec, "training": a TrainConfig field.
 OPTION_FIELDS = {
     "max_epochs": ("spec", "max_epochs"),
     "max_trials": ("spec", "max_trials"),
-    "seed": ("base", "seed"),
-    "seq_length": ("base", "seq_length"),
-    "batch_size": ("base", "batch_size"),
-    "epochs": ("base", "max_epochs"),
-    "patience": ("base", "patience"),
+    "seed": ("training", "seed"),
+    "seq_length": ("training", "seq_length"),
+    "batch_size": ("training", "batch_size"),
+    "epochs": ("training", "max_epochs"),
+    "patience": ("training", "patience"),
 }
 
 
 def _value(spec: SearchSpec, key: str) -> Any:
     where, attr = OPTION_FIELDS[key]
-    return getattr(spec if where == "spec" else spec.base, attr)
+    if where == "spec":
+        return getattr(spec, attr)
+    return spec.training.get(attr, getattr(TrainConfig(), attr))
 
 
-def resolve_spec(name: str, corpus: Corpus, options: Mapping[str, Any], *, resume: bool, force: bool) -> SearchSpec:
+def resolve_spec(name: str, corpus: Corpus, options: Mapping[str, Any], *, resume: bool, force: bool,
+                 arch_names: tuple[str, ...] = archs.SEED_ARCHS) -> SearchSpec:
     """The spec to run, checked against the store before anything is trained.
 
     ``options`` maps keys of ``OPTION_FIELDS`` to values (None = not given).
@@ -222,15 +268,14 @@ def resolve_spec(name: str, corpus: Corpus, options: Mapping[str, Any], *, resum
                 f"a search named {name!r} already exists ({folder}); pass --resume to continue it "
                 "or --force to start over"
             )
-        if not force and name in {r.name for r in store.list_models(include_builtin=False)}:
+        if not force and name in {e.name for e in store.scan(include_builtin=False)}:
             raise ConfigError(
                 f"a model named {name!r} already exists; use --force to replace it or choose another --name"
             )
-        base = ModelConfig().replace(
-            **{OPTION_FIELDS[k][1]: v for k, v in given.items() if OPTION_FIELDS[k][0] == "base"}
-        )
+        training = {OPTION_FIELDS[k][1]: v for k, v in given.items() if OPTION_FIELDS[k][0] == "training"}
         top = {OPTION_FIELDS[k][1]: v for k, v in given.items() if OPTION_FIELDS[k][0] == "spec"}
-        return SearchSpec(base=base, fingerprint=corpus.fingerprint, sources=corpus.sources, **top)
+        return SearchSpec(archs=tuple(arch_names), training=training, normalization=corpus.normalization,
+                          fingerprint=corpus.fingerprint, sources=corpus.sources, **top)
     spec_file = folder / SEARCH_FILE
     if not folder.is_dir():
         raise ConfigError(f"nothing to resume: no search named {name!r} in {folder.parent}")
@@ -258,88 +303,57 @@ def _write_spec(folder: Path, spec: SearchSpec) -> None:
     os.replace(tmp, folder / SEARCH_FILE)
 
 
-@dataclass(frozen=True)
-class _Data:
-    train_ids: np.ndarray
-    val_ids: np.ndarray
-    prime: int
-    vocab_size: int
+def train_epoch(trainer: Trainer, data: Prepared, rng: np.random.Generator) -> EpochResult:
+    """One epoch of ``fit``'s loop: train, then the exact validation perplexity."""
+    return trainer.epoch(data, rng)
 
 
-def _prepare_data(corpus: Corpus, base: ModelConfig) -> _Data:
-    """The split and ids exactly as ``fit`` makes them."""
-    from charlm.data.split import split_corpus
-    from charlm.data.vocab import Vocabulary
-    from charlm.engine.scoring import prime_id
-
-    vocab = Vocabulary.from_text(corpus.text)
-    min_train = base.seq_length * (base.batch_size if base.stateful else 1) + 1
-    split = split_corpus(corpus, base.val_fraction, min_train_chars=min_train)
-    return _Data(
-        vocab.encode(split.train).ids, vocab.encode(split.val).ids, prime_id(vocab, corpus.separator), len(vocab)
-    )
-
-
-def train_epoch(model, config: ModelConfig, train_ids: np.ndarray, rng: np.random.Generator) -> float:
-    """One epoch over ``fit``'s batches; returns the mean training loss."""
-    from charlm.trainer.model import reset_states
-
-    batches = make_batches(config, train_ids, rng)
-    reset_states(model)
-    total = sum(float(np.asarray(model.train_on_batch(x, y)).reshape(-1)[0]) for x, y in batches)
-    return total / len(batches)
-
-
-def validation_perplexity(model, config: ModelConfig, data: _Data) -> float:
-    """Exact perplexity of the held-out ids, of the weights ``fit`` would keep (NaN becomes inf)."""
-    ppl = loop.validation_perplexity(config, loop.epoch_weights(model, config), data.val_ids, data.prime)
-    return ppl if math.isfinite(ppl) else math.inf
-
-
-def _run_trial(model, config, data, trial_id, epochs, initial_epoch, callbacks, report) -> float:
+def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch, callbacks, report) -> float:
     """Train epochs ``initial_epoch``..``epochs``-1; keras-tuner's callbacks see the exact perplexity."""
     import keras
 
-    hooks = keras.callbacks.CallbackList(list(callbacks), model=model)
-    rng = np.random.default_rng(config.seed)  # fit's batches: epoch k draws what fit's epoch k draws
-    for _ in range(initial_epoch):
-        make_batches(config, data.train_ids, rng)
+    config = trainer.config
+    hooks = keras.callbacks.CallbackList(list(callbacks), model=trainer.model)
+    rng = np.random.default_rng(config.training.seed)
+    skip_epochs(config, data, rng, initial_epoch)  # epoch k draws what fit's epoch k draws
     best = math.inf
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
-        started = time.perf_counter()
         hooks.on_epoch_begin(epoch)
-        loss = train_epoch(model, config, data.train_ids, rng)
-        ppl = validation_perplexity(model, config, data)
-        if ppl >= best and config.lr_decay < 1.0:
-            model.optimizer.learning_rate.assign(float(model.optimizer.learning_rate) * config.lr_decay)
+        result = train_epoch(trainer, data, rng)
+        ppl = result.val_perplexity if math.isfinite(result.val_perplexity) else math.inf
+        if ppl >= best and config.training.lr_decay < 1.0:
+            trainer.decay()
         best = min(best, ppl)
-        hooks.on_epoch_end(epoch, {"loss": loss, OBJECTIVE: ppl})
-        report(TrialEpoch(trial_id, epoch + 1, loss, ppl, time.perf_counter() - started))
+        hooks.on_epoch_end(epoch, {"loss": result.loss, OBJECTIVE: ppl})
+        report(TrialEpoch(trial_id, epoch + 1, result.loss, ppl, result.seconds))
         if not math.isfinite(ppl):
             break
     hooks.on_train_end()
     return best
 
 
-def _make_tuner(kt, name: str, spec: SearchSpec, data: _Data, report: Callable[[TuneEvent], None]):
+def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callable[[TuneEvent], None]):
     """A Hyperband tuner over our HyperModel, reporting trials through ``report``."""
     current: dict[str, str] = {}
+    vocab_size = len(data.vocab)
 
     class CharHyperModel(kt.HyperModel):
         def build(self, hp):
-            return compile_model(config_from_values(declare_space(hp), spec.base), data.vocab_size)
+            declare_space(hp, spec.archs)
+            trainer = Trainer(config_from_values(hp.values, spec), vocab_size)
+            trainer.model.charlm_trainer = trainer  # fit() below trains with it
+            return trainer.model
 
         def fit(self, hp, model, *args, epochs=1, initial_epoch=0, callbacks=(), **kwargs):
-            config = config_from_values(hp.values, spec.base)
-            return _run_trial(model, config, data, current["id"], epochs, initial_epoch, callbacks, report)
+            return _run_trial(model.charlm_trainer, data, current["id"], epochs, initial_epoch, callbacks, report)
 
     class CharTuner(kt.Hyperband):
         def on_trial_begin(self, trial):
             super().on_trial_begin(trial)
             current["id"] = trial.trial_id
             values = trial.hyperparameters.values
-            config = config_from_values(values, spec.base)
+            config = config_from_values(values, spec)
             report(TrialStarted(trial.trial_id, config, values["tuner/epochs"], values["tuner/initial_epoch"]))
 
         def on_trial_end(self, trial):
@@ -354,7 +368,7 @@ def _make_tuner(kt, name: str, spec: SearchSpec, data: _Data, report: Callable[[
             objective=kt.Objective(OBJECTIVE, direction="min"),
             max_epochs=spec.max_epochs,
             factor=spec.factor,
-            seed=spec.base.seed + 1,  # keras-tuner treats 0 as "no seed"
+            seed=_value(spec, "seed") + 1,  # keras-tuner treats 0 as "no seed"
             directory=str(search_dir(name).parent),
             project_name=name,
             overwrite=False,
@@ -399,7 +413,7 @@ def search(
     folder = search_dir(name)
     if force and not resume and folder.exists():
         shutil.rmtree(folder)
-    data = _prepare_data(corpus, spec.base)
+    data = prepare(corpus, spec.config(archs.get(spec.archs[0]).config()))
     _write_spec(folder, spec)
     tuner = _make_tuner(kt, name, spec, data, report)
     completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
@@ -416,7 +430,7 @@ def search(
         why = failed[-1].message.strip().splitlines()[-1] if failed else "no trial was run"
         raise ConfigError(f"the search found no usable configuration ({why})")
     return SearchFinished(
-        config_from_values(best[0].hyperparameters.values, spec.base),
+        config_from_values(best[0].hyperparameters.values, spec),
         float(best[0].score),
         best[0].trial_id,
         trials,
@@ -431,7 +445,7 @@ def final_fit(corpus: Corpus, result: SearchFinished, name: str, *, force: bool 
 
     try:
         previous = store.load_record(name)
-        resume = not force and previous.interrupted and previous.config == result.best
+        resume = not force and previous.interrupted and previous.config.same_model(result.best)
         resume = resume and previous.corpus.fingerprint == corpus.fingerprint
     except (ModelNotFoundError, CorruptModelError):
         resume = False

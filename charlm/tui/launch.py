@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from charlm.engine.settings import DecodeSettings
+from collections.abc import Mapping
+from typing import Any
+
 from charlm.errors import StoreEmptyError
 
 
-def launch(model: str | None, settings: DecodeSettings, prompt: str = "") -> None:
-    """Run the app with ``model`` (None = newest or built-in), ``settings`` and ``prompt``.
+def launch(model: str | None, overrides: Mapping[str, Any] | None = None, prompt: str = "") -> int:
+    """Run the app with ``model`` (None = newest or built-in), ``overrides`` and ``prompt``.
 
-    The model's record is resolved here, before the terminal switches to the
-    app, so an unknown name raises its CharlmError for the CLI to print as one
-    line. The weights load in the app's worker; an empty store opens the app
-    on a screen that says how to get a model.
+    ``overrides`` are the decoding options given on the command line; the
+    others come from the settings saved by the last session. The model's
+    record is resolved here, before the terminal switches to the app, so an
+    unknown name raises its CharlmError for the CLI to print as one line.
+    The weights load in the app's worker; an empty store opens the app on a
+    screen that says how to get a model. Returns the app's exit status
+    (non-zero when its terminal went away).
 
     Raises:
         ModelNotFoundError, InvalidNameError, CorruptModelError.
@@ -25,4 +30,6 @@ def launch(model: str | None, settings: DecodeSettings, prompt: str = "") -> Non
         pass
     from charlm.tui.app import CharlmApp
 
-    CharlmApp(model_name=model, settings=settings, prompt=prompt).run()
+    app = CharlmApp(model_name=model, overrides=overrides or {}, prompt=prompt)
+    app.run()
+    return app.return_code or 0

@@ -20,6 +20,8 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from charlm.engine.engine import Engine
+    from charlm.engine.settings import DecodeSettings
+    from charlm.engine.stream import Hypothesis
 
 
 class StreamBuffer:
@@ -34,6 +36,7 @@ class StreamBuffer:
         self._lock = threading.Lock()
         self._text: list[str] = []
         self._logprobs: list[float] = []
+        self._marks: list[tuple[int, DecodeSettings]] = []
         self._awake = False
 
     def push(self, text: str, logprobs: Sequence[float]) -> bool:
@@ -41,17 +44,31 @@ class StreamBuffer:
         with self._lock:
             self._text.append(text)
             self._logprobs.extend(logprobs)
-            if self._awake:
-                return False
-            self._awake = True
-            return True
+            return self._wake()
+
+    def mark(self, position: int, settings: DecodeSettings) -> bool:
+        """Note a live change of settings at ``position``; True when the caller should wake the UI."""
+        with self._lock:
+            self._marks.append((position, settings))
+            return self._wake()
+
+    def _wake(self) -> bool:
+        if self._awake:
+            return False
+        self._awake = True
+        return True
 
     def drain(self) -> tuple[str, list[float]]:
         """Everything pushed since the last drain (text, per-character log-probs)."""
+        text, logprobs, _ = self.drain_all()
+        return text, logprobs
+
+    def drain_all(self) -> tuple[str, list[float], list[tuple[int, DecodeSettings]]]:
+        """Text, log-probs and setting marks pushed since the last drain."""
         with self._lock:
-            text, logprobs = "".join(self._text), self._logprobs
-            self._text, self._logprobs, self._awake = [], [], False
-            return text, logprobs
+            text, logprobs, marks = "".join(self._text), self._logprobs, self._marks
+            self._text, self._logprobs, self._marks, self._awake = [], [], [], False
+            return text, logprobs, marks
 
 
 @dataclass
@@ -63,11 +80,15 @@ class StreamProgress(Message):
 
 @dataclass
 class StreamDone(Message):
-    """Generation ``generation`` ended: "length", "stop", "cancelled" or "error"."""
+    """Generation ``generation`` ended: "length", "stop", "cancelled" or "error".
+
+    ``results`` are its ``num`` results, the streamed one first.
+    """
 
     generation: int
     reason: str
     error: str = ""
+    results: tuple[Hypothesis, ...] = ()
 
 
 @dataclass
@@ -101,6 +122,23 @@ class AdjustSetting(Message):
 
     key: str
     direction: int
+
+
+@dataclass
+class EditSetting(Message):
+    """The user wants to type a setting's value (seed, stop string)."""
+
+    key: str
+
+
+@dataclass
+class FocusPrompt(Message):
+    """Back to the prompt (Enter on a stepped setting)."""
+
+
+@dataclass
+class RetryLoad(Message):
+    """Load the model again (the no-model screen's retry)."""
 
 
 @dataclass

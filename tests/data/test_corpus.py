@@ -50,13 +50,15 @@ def test_cp1252_subtitles_decoded(tmp_path):
     assert len(corpus.warnings) == 1
 
 
-def test_undefined_cp1252_byte_falls_back_to_latin1(tmp_path):
-    # 0x81 is undefined in cp1252, so only latin-1 can decode it.
+def test_byte_undefined_in_cp1252_is_a_c1_control_and_dropped(tmp_path):
+    # 0x81 is undefined in cp1252; latin-1 reads it as the C1 control U+0081,
+    # which no model may learn, so it is dropped and counted.
     path = write(tmp_path / "odd.txt", b"caf\xe9 \x81ok")
     corpus = load_corpus([path])
-    assert corpus.documents == ("café \x81ok",)
-    assert len(corpus.warnings) == 1
-    assert "latin-1" in corpus.warnings[0]
+    assert corpus.documents == ("café ok",)
+    assert len(corpus.warnings) == 2
+    assert "cp1252" in corpus.warnings[0]
+    assert corpus.warnings[1].startswith("dropped 1 other control character from ")
 
 
 def test_utf8_file_has_no_warning(tmp_path):
@@ -362,3 +364,94 @@ def test_sample_path_rejects_path_like_names(monkeypatch, tmp_path):
     monkeypatch.setattr(samples, "SAMPLES_DIR", tmp_path)
     with pytest.raises(CorpusError):
         samples.sample_path("sub/inner")
+
+
+# ------------------------------------------------------------- hostile input
+
+
+def test_control_characters_from_several_files_give_one_warning(tmp_path):
+    write(tmp_path / "a.txt", "uno\x1b[31m rojo")
+    write(tmp_path / "b.txt", "limpio")
+    write(tmp_path / "c.srt", "1\n00:00:01,000 --> 00:00:02,000\ndos\x00 \u202etres\n")
+    corpus = load_corpus([tmp_path])
+    assert corpus.documents == ("uno rojo", "limpio", "dos tres")
+    assert corpus.warnings == (
+        f"dropped 1 escape sequence, 1 NUL and 1 bidi control (7 characters) from {tmp_path / 'a.txt'} and "
+        f"{tmp_path / 'c.srt'}: no model may learn to write terminal controls",
+    )
+
+
+def test_character_references_cannot_smuggle_controls_into_cues(tmp_path):
+    srt = "1\n00:00:01,000 --> 00:00:02,000\nhola &#x202e;che&rlm; &#13;&#10;vos &#27;[31m\n"
+    corpus = load_corpus([write(tmp_path / "refs.srt", srt)], KEEP_CASE)
+    assert corpus.documents == ("hola che vos [31m",)
+    assert len(corpus.warnings) == 1
+    assert corpus.warnings[0].startswith("dropped 2 bidi controls from ")
+
+
+HOSTILE_NAME = "a\x1b]0;pwned\x07\nb\u202e"
+SHOWN_NAME = "a\\x1b]0;pwned\\x07\\nb\\u202e"
+
+
+def test_missing_file_with_a_hostile_name_is_named_safely_on_one_line(tmp_path):
+    with pytest.raises(CorpusError) as info:
+        load_corpus([tmp_path / HOSTILE_NAME])
+    assert str(info.value) == f"{tmp_path}/{SHOWN_NAME}: no such file or folder"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "looks like a binary file, not text"),
+        (b"", "no text found"),
+        (b"\x1b[31m\x1b]0;title\x07\x1b[0m\n" * 10, "no text found"),
+    ],
+)
+def test_errors_about_a_file_with_a_hostile_name_stay_on_one_line(tmp_path, content, problem):
+    path = write(tmp_path / (HOSTILE_NAME + ".txt"), content)
+    with pytest.raises(CorpusError) as info:
+        load_corpus([path])
+    message = str(info.value)
+    assert f"{tmp_path}/{SHOWN_NAME}.txt: {problem}" in message
+    assert "\n" not in message and "\x1b" not in message
+
+
+def test_subtitle_file_without_cues_says_what_could_not_be_parsed(tmp_path):
+    path = write(tmp_path / "prose.srt", "No es un subtítulo.\nSolo prosa.\n\nOtro párrafo.\n")
+    with pytest.raises(CorpusError) as info:
+        load_corpus([path])
+    assert str(info.value) == (
+        f"the corpus is empty: {path}: no subtitle cues found (3 lines, 48 bytes could not be parsed as "
+        "SubRip; the first at line 1: 'No es un subtítulo.')"
+    )
+
+
+def test_a_broken_subtitle_file_in_a_folder_is_skipped_with_its_reason(tmp_path):
+    write(tmp_path / "a.srt", SRT)
+    write(tmp_path / "b.srt", "Subtitles downloaded from\nsomewhere\n")
+    corpus = load_corpus([tmp_path], KEEP_CASE)
+    assert corpus.documents == ("Hola amigo.", "Adiós.")
+    assert corpus.warnings == (
+        f"{tmp_path / 'b.srt'}: no subtitle cues found (2 lines, 36 bytes could not be parsed as SubRip; "
+        "the first at line 1: 'Subtitles downloaded from'), skipped",
+    )
+
+
+def test_many_empty_files_are_summed_up_on_one_line(tmp_path):
+    for name in "abcde":
+        write(tmp_path / f"{name}.txt", "\n")
+    with pytest.raises(CorpusError) as info:
+        load_corpus([tmp_path])
+    message = str(info.value)
+    assert message.startswith(f"the corpus is empty: {tmp_path / 'a.txt'}: no text found; ")
+    assert message.endswith("; and 2 more files with no text")
+
+
+def test_dropped_controls_in_many_files_name_two_and_count_the_rest(tmp_path):
+    for name in "abcde":
+        write(tmp_path / f"{name}.txt", f"texto {name}\x00 limpio")
+    corpus = load_corpus([tmp_path])
+    assert corpus.warnings == (
+        f"dropped 5 NUL from {tmp_path / 'a.txt'}, {tmp_path / 'b.txt'} and 3 more files: "
+        "no model may learn to write terminal controls",
+    )

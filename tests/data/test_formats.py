@@ -8,7 +8,7 @@ import types
 import pytest
 
 from charlm.data.corpus import load_corpus
-from charlm.data.formats import parse_plain, parse_srt, parse_vtt, sniff_format
+from charlm.data.formats import parse_plain, parse_srt, parse_vtt, read_srt, read_vtt, sniff_format
 from charlm.data.normalize import Normalization
 
 KEEP_CASE = Normalization(lowercase=False)
@@ -273,3 +273,103 @@ def test_stdin_srt_with_crlf_is_sniffed_as_srt(monkeypatch):
 def test_unknown_suffix_srt_with_lone_cr_is_sniffed_as_srt(tmp_path):
     corpus = load_file(tmp_path, "film.sub", SIMPLE_SRT.replace("\n", "\r"))
     assert corpus.documents == ("Hello there.", "General Kenobi!")
+
+
+# ------------------------------------------------------------ broken subtitles
+
+
+def test_srt_malformed_timings_keep_their_text_and_are_counted():
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\nHola.\n\n"
+        "2\n00;00;03,000 -> 00;00;04,000\nChau.\n\n"
+        "3\n00:00:05 - 00:00:06\nFin.\n"
+    )
+    parsed = read_srt(text)
+    assert parsed.documents == ["Hola.", "Chau.", "Fin."]
+    assert parsed.warnings("f.srt") == [
+        "f.srt: 2 of 3 cue timings are malformed (the first at line 6: '00;00;03,000 -> 00;00;04,000'); "
+        "the text of those cues was kept"
+    ]
+
+
+def test_srt_text_before_the_first_cue_is_counted():
+    parsed = read_srt("[Script Info]\nTitle: x\n\n1\n00:00:01,000 --> 00:00:02,000\nHola.\n")
+    assert parsed.documents == ["Hola."]
+    assert parsed.warnings("f.srt") == [
+        "f.srt: 2 lines (23 bytes) could not be parsed as SubRip and were skipped "
+        "(the first at line 1: '[Script Info]')"
+    ]
+
+
+def test_srt_prose_after_the_last_cue_is_not_part_of_it():
+    prose = "\n".join(f"línea de prosa {i}" for i in range(30))
+    parsed = read_srt(f"1\n00:00:01,000 --> 00:00:02,000\nHola.\n\n{prose}\n")
+    assert parsed.documents == ["Hola."]
+    assert parsed.skipped_lines == 30
+    assert "(the first at line 5: 'línea de prosa 0')" in parsed.warnings("f.srt")[0]
+
+
+def test_srt_cue_number_without_its_timing_is_counted():
+    text = "1\n00:00:01,000 --> 00:00:02,000\nHola.\n\n2\nChau.\n\n3\n00:00:05,000 --> 00:00:06,000\nFin.\n"
+    parsed = read_srt(text)
+    assert parsed.documents == ["Hola. Chau.", "Fin."]
+    assert parsed.warnings("f.srt") == [
+        "f.srt: 1 line (2 bytes) could not be parsed as SubRip and were skipped (the first at line 5: '2')"
+    ]
+
+
+def test_srt_numbers_and_times_in_dialogue_are_text():
+    text = "1\n00:00:01,000 --> 00:00:02,000\n1, 2, 3, probando.\nA las 10:30 en punto.\n12.30.45 horas\n"
+    parsed = read_srt(text)
+    assert parsed.documents == ["1, 2, 3, probando. A las 10:30 en punto. 12.30.45 horas"]
+    assert parsed.warnings("f.srt") == []
+
+
+def test_srt_with_no_cue_at_all_says_what_it_could_not_parse():
+    parsed = read_srt("Este archivo no es un subtítulo.\nEs prosa.\n\nOtro párrafo.\n")
+    assert parsed.documents == []
+    assert parsed.empty_reason("f.srt") == (
+        "f.srt: no subtitle cues found (3 lines, 59 bytes could not be parsed as SubRip; "
+        "the first at line 1: 'Este archivo no es un subtítulo.')"
+    )
+
+
+def test_long_unparsable_line_is_shortened_in_the_message():
+    parsed = read_srt("x" * 500 + "\n")
+    assert parsed.empty_reason("f.srt").endswith(f"line 1: '{'x' * 39}\u2026')")
+
+
+def test_well_formed_subtitles_have_no_warnings():
+    assert read_srt(SIMPLE_SRT).warnings("f.srt") == []
+    assert read_vtt(VTT).warnings("f.vtt") == []
+
+
+def test_vtt_blocks_without_timing_and_extra_identifier_lines_are_counted():
+    text = (
+        "WEBVTT\n\n00:01.000 --> 00:02.000\nHola\n\njunk block\nmore junk\n\n"
+        "id\n00:03.000 -> 00:04.000\nChau\n\nextra\nid2\n00:05.000 --> 00:06.000\nFin\n"
+    )
+    parsed = read_vtt(text)
+    assert parsed.documents == ["Hola", "Chau", "Fin"]
+    assert parsed.warnings("f.vtt") == [
+        "f.vtt: 1 of 3 cue timings are malformed (the first at line 10: '00:03.000 -> 00:04.000'); "
+        "the text of those cues was kept",
+        "f.vtt: 3 lines (27 bytes) could not be parsed as WebVTT and were skipped (the first at line 6: 'junk block')",
+    ]
+
+
+def test_vtt_without_cues():
+    parsed = read_vtt("WEBVTT\n\nnothing here\n\nat all\n")
+    assert parsed.empty_reason("f.vtt") == (
+        "f.vtt: no subtitle cues found (2 lines, 20 bytes could not be parsed as WebVTT; "
+        "the first at line 3: 'nothing here')"
+    )
+
+
+def test_cues_without_text_are_reported_as_such():
+    parsed = read_srt("1\n00:00:01,000 --> 00:00:02,000\n\n2\n00:00:03,000 --> 00:00:04,000\n<i></i>\n")
+    assert parsed.empty_reason("f.srt") == "f.srt: no text found in its 2 cues"
+
+
+def test_character_reference_line_breaks_join_like_cue_lines():
+    assert parse_srt("1\n00:00:01,000 --> 00:00:02,000\nuno&#10;dos&#13;&#10;tres\n") == ["uno dos tres"]

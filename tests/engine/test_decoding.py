@@ -11,12 +11,12 @@ import pytest
 from charlm.engine.beam import BeamSearch, log1mexp, truncated_gumbel
 from charlm.engine.decoding import (
     Cursor,
+    ExcludedIds,
     NgramIndex,
     StopMatcher,
     apply_temperature,
+    block_tokens,
     greedy_token,
-    ngram_banned,
-    ngram_block,
     sample_token,
     top_k_mask,
     top_p_mask,
@@ -37,7 +37,7 @@ def chi2_critical(df: int) -> float:
     try:
         from scipy.stats import chi2
     except ImportError:
-        return {2: 13.816, 3: 16.266, 26: 54.052}[df]
+        return {1: 10.828, 2: 13.816, 3: 16.266, 26: 54.052}[df]
     return float(chi2.ppf(0.999, df))
 
 
@@ -90,29 +90,49 @@ def test_top_p_smallest_set_reaching_p():
     assert kept == [[False, True, True], [True, True, False]]
 
 
+@pytest.mark.parametrize("p", [1e-12, 1e-300, 5e-324, 1e-9])
+def test_tiny_top_p_keeps_the_most_likely_token(p):
+    lp = np.log(np.array([0.2, 0.5, 0.3]))
+    np.testing.assert_array_equal(np.exp(top_p_mask(lp, p)), [0.0, 1.0, 0.0])
+    rng = np.random.default_rng(0)
+    assert {sample_token(lp, rng, top_p=p) for _ in range(50)} == {1}
+    batch = np.log(np.array([[0.2, 0.5, 0.3], [0.7, 0.2, 0.1]]))
+    np.testing.assert_array_equal(np.exp(top_p_mask(batch, p)), [[0, 1, 0], [1, 0, 0]])
+
+
 # -- n-gram blocking ------------------------------------------------------------------------
 
 
-def test_ngram_banned_exact_sets():
+def ngram_banned(history, n):
+    """Reference: ids that would complete an n-gram already in ``history`` (a plain scan)."""
+    h = list(history)
+    if n <= 0 or len(h) < n:
+        return []
+    ctx = h[len(h) - n + 1:] if n > 1 else []
+    return sorted({h[i + n - 1] for i in range(len(h) - n + 1) if h[i:i + n - 1] == ctx})
+
+
+def test_ngram_index_exact_sets():
     h = [0, 1, 2, 0, 1]
-    assert ngram_banned(h, 2).tolist() == [2]  # "1 2" seen, context is 1
-    assert ngram_banned(h, 3).tolist() == [2]  # "0 1 2" seen, context is "0 1"
-    assert ngram_banned(h, 4).tolist() == []
-    assert ngram_banned(h, 1).tolist() == [0, 1, 2]
-    assert ngram_banned([0, 1, 0, 3, 0], 2).tolist() == [1, 3]
-    assert ngram_banned(h, 0).tolist() == []
-    assert ngram_banned([0], 2).tolist() == []
+    assert sorted(NgramIndex(h, 2).banned()) == [2]  # "1 2" seen, context is 1
+    assert sorted(NgramIndex(h, 3).banned()) == [2]  # "0 1 2" seen, context is "0 1"
+    assert sorted(NgramIndex(h, 4).banned()) == []
+    assert sorted(NgramIndex(h, 1).banned()) == [0, 1, 2]
+    assert sorted(NgramIndex([0, 1, 0, 3, 0], 2).banned()) == [1, 3]
+    assert NgramIndex(h, 0).banned() == []
+    assert NgramIndex([0], 2).banned() == []
 
 
-def test_ngram_block_single_and_batched():
+def test_block_tokens_never_blocks_everything():
     lp = np.log(np.full(4, 0.25))
-    out = ngram_block(lp, [0, 1, 2, 0, 1], 2)
-    assert np.isneginf(out).tolist() == [False, False, True, False]
-    assert out[0] == lp[0]  # not renormalised
-    batch = ngram_block(np.stack([lp, lp]), [[0, 1, 0], [2, 3, 2]], 2)
-    assert np.isneginf(batch).tolist() == [[False, True, False, False], [False, False, False, True]]
+    row = lp.copy()
+    block_tokens(row, NgramIndex([0, 1, 2, 0, 1], 2).banned())
+    assert np.isneginf(row).tolist() == [False, False, True, False]
+    assert row[0] == lp[0]  # not renormalised
     # a row where everything would be blocked is left alone
-    assert np.isfinite(ngram_block(np.log([0.5, 0.5]), [0, 0, 1, 1, 0, 1], 1)).all()
+    row = np.log([0.5, 0.5])
+    block_tokens(row, NgramIndex([0, 0, 1, 1, 0, 1], 1).banned())
+    assert np.isfinite(row).all()
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -122,9 +142,9 @@ def test_ngram_index_agrees_with_scan(n):
         hist = rng.integers(0, 3, size=int(rng.integers(0, 25))).tolist()
         tail = rng.integers(0, 3, size=int(rng.integers(0, 6))).tolist()
         idx = NgramIndex(hist, n)
-        assert sorted(idx.banned(tail)) == ngram_banned(hist + tail, n).tolist()
+        assert sorted(idx.banned(tail)) == ngram_banned(hist + tail, n)
         idx.extend(tail)
-        assert sorted(idx.banned()) == ngram_banned(hist + tail, n).tolist()
+        assert sorted(idx.banned()) == ngram_banned(hist + tail, n)
     idx = NgramIndex([0, 1, 2, 0, 1], 0)
     assert idx.banned() == []
     idx.set_n(2)
@@ -145,6 +165,32 @@ def test_sample_token_frequencies_follow_filtered_distribution():
     draws = [sample_token(np.log(p), rng, top_p=0.65) for _ in range(5000)]
     counts = np.bincount(draws, minlength=4)
     assert counts[:2].tolist() == [0, 0] and counts[2] > 1500 and counts[3] > 1500
+
+
+@pytest.mark.parametrize(("t", "k", "p"), [(0.5, 3, 1.0), (1.3, 0, 0.7), (0.8, 2, 0.9), (2.0, 4, 0.3)])
+def test_sample_token_draws_from_the_composed_filters(t, k, p):
+    """One implementation: what sample_token draws is exactly top_p(top_k(temperature(lp)))."""
+    lp = np.log(np.array([0.05, 0.15, 0.3, 0.4, 0.1]))
+    lp[0] = -np.inf  # a blocked id stays impossible
+    expected = np.exp(top_p_mask(top_k_mask(apply_temperature(lp, t), k), p))
+    rng = np.random.default_rng(11)
+    n = 8000
+    counts = np.bincount([sample_token(lp, rng, temperature=t, top_k=k, top_p=p) for _ in range(n)],
+                         minlength=5)
+    assert (counts[expected == 0] == 0).all()
+    support = expected > 0
+    if support.sum() > 1:
+        df = int(support.sum()) - 1
+        assert chi_square(counts[support], n * expected[support]) < chi2_critical(df)
+
+
+def test_excluded_ids_are_never_offered():
+    table = random_table(4, 3)
+    model = ExcludedIds(BigramModel(table), [0])
+    state, lp = model.start([1])
+    assert lp[0] == -np.inf and lp[1:] == pytest.approx(np.log(table[1, 1:]))
+    state, lp = model.step((np.array([1, 2]),), np.array([1, 2]))
+    assert np.isneginf(lp[:, 0]).all() and np.isfinite(lp[:, 1:]).all()
 
 
 def test_sample_token_temperature_zero_is_greedy():

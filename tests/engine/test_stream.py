@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from charlm.engine.settings import DecodeSettings, LiveSettings
-from charlm.engine.stream import Chunk, Finished, generate
+from charlm.engine.stream import Chunk, Finished, Mark, generate
 
 from .toy import BigramModel, all_sequences, random_table, reference_beam, sequence_logprob
 
@@ -17,10 +17,14 @@ CHARS = "abcdefgh"
 CYCLE = np.array([[0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]])
 
 
-def run(model, settings, prompt=(0,), cancelled=None):
+def run(model, settings, prompt=(0,), cancelled=None, marks=None):
     chunks, finished = [], []
     for event in generate(model, list(prompt), settings, CHARS, cancelled=cancelled):
         assert not finished, "nothing may follow Finished"
+        if isinstance(event, Mark):
+            if marks is not None:
+                marks.append(event)
+            continue
         (chunks if isinstance(event, Chunk) else finished).append(event)
     assert len(finished) == 1 and isinstance(finished[0], Finished)
     return chunks, finished[0]
@@ -283,7 +287,7 @@ def run_live(model, live, switch_after, change, prompt=(0,)):
             seen += len(event.text)
             if seen == switch_after:
                 live.update(**change)
-        else:
+        elif isinstance(event, Finished):
             fin = event
     return chunks, fin
 
@@ -410,3 +414,52 @@ def test_same_seed_same_output(mode):
     assert outs[0].text == outs[1].text
     assert [h.text for h in outs[0].hypotheses] == [h.text for h in outs[1].hypotheses]
     assert [h.text for h in outs[0].hypotheses] != [h.text for h in outs[2].hypotheses]
+
+
+# -- the unknown symbol and live marks ------------------------------------------------------
+
+#: id 0 plays the unknown symbol and is the model's favourite after every character.
+UNK_FIRST = np.array([[0.7, 0.1, 0.1, 0.1], [0.6, 0.1, 0.2, 0.1], [0.9, 0.05, 0.03, 0.02], [0.5, 0.2, 0.2, 0.1]])
+
+
+@pytest.mark.parametrize("mode", ["greedy", "beam", "sampled-beam", "sample"])
+@pytest.mark.parametrize("extra", [{}, {"no_repeat_ngram": 1}, {"temperature": 100.0}, {"no_repeat_ngram": 2}])
+def test_excluded_id_is_never_generated(mode, extra):
+    settings = DecodeSettings(mode=mode, length=30, seed=1, beam_width=3, num=2, **extra)
+    for draw_seed in range(3):
+        events = list(generate(BigramModel(UNK_FIRST), [1], settings.replace(seed=draw_seed), CHARS, never=[0]))
+        fin = events[-1]
+        assert isinstance(fin, Finished) and len(fin.text) == 30
+        assert all(0 not in h.ids for h in fin.hypotheses) and "a" not in fin.text
+
+
+def test_a_live_change_is_marked_where_its_text_begins():
+    live = LiveSettings(DecodeSettings(mode="greedy", length=12))
+    marks, seen = [], 0
+    events = []
+    for event in generate(BigramModel(CYCLE), [0], live, CHARS):
+        events.append(event)
+        if isinstance(event, Chunk):
+            seen += len(event.text)
+            if seen == 4:
+                live.update(mode="sample", temperature=0.0, seed=1)
+            if seen == 8:
+                live.update(length=20)  # not a change of what shapes the text: no mark
+        elif isinstance(event, Mark):
+            marks.append(event)
+    assert [(m.position, m.settings.mode) for m in marks] == [(4, "sample")]
+    text = "".join(e.text for e in events if isinstance(e, Chunk))
+    assert events[-1].text == text and len(text) == 20
+
+
+def test_a_switch_out_of_beam_is_marked_after_the_committed_beam():
+    table = random_table(4, 21, concentration=0.8)
+    live = LiveSettings(DecodeSettings(mode="beam", beam_width=3, length=14))
+
+    def hook(calls):
+        if calls == 4:
+            live.update(mode="greedy")
+
+    marks = []
+    chunks, fin = run(HookedModel(table, hook), live, marks=marks)
+    assert [(m.position, m.settings.mode) for m in marks] == [(5, "greedy")]

@@ -8,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from charlm import store
+from charlm import archs, store
 from charlm.data import load_corpus
 from charlm.engine.settings import MODES
 from charlm.errors import ConfigError
@@ -20,8 +20,8 @@ from charlm.trainer.compare import (
     default_prompt,
     parse_archs,
 )
-from charlm.trainer.config import ModelConfig
 from charlm.trainer.fit import EpochEnd, FitFinished
+from tests.conftest import tiny_config
 
 TINY = ["--units", "8", "--embedding", "4", "--seq-length", "24", "--batch-size", "8", "--epochs", "1", "--lr", "0.01"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -33,15 +33,15 @@ def invoke(*args):
 
 def test_parse_archs():
     assert parse_archs("gru, LSTM,gru") == ("gru", "lstm")
-    with pytest.raises(ConfigError, match="unknown architecture 'transformer'"):
-        parse_archs("rnn,transformer")
+    with pytest.raises(ConfigError, match="unknown architecture 'perceptron'"):
+        parse_archs("rnn,perceptron")
     with pytest.raises(ConfigError, match="at least one"):
         parse_archs(" , ")
 
 
 def test_the_default_prompt_is_the_start_of_the_held_out_text(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    prompt = default_prompt(corpus, ModelConfig())
+    prompt = default_prompt(corpus, tiny_config("lstm"))
     assert 0 < len(prompt) <= 20 and prompt.endswith(" ")
     assert corpus.text.rfind(prompt) > 0.8 * len(corpus.text)
 
@@ -68,7 +68,7 @@ def test_compare_json_plot_then_table_from_the_cached_models(tiny_srt, tmp_path)
     again = invoke("compare", str(tiny_srt), "--archs", "rnn,gru", *TINY, "--length", "12")
     assert again.exit_code == 0, again.output
     out = again.stdout
-    for text in ("SimpleRNN", "GRU", "tiny-rnn", "tiny-gru", "val ppl", "cached", "greedy", "sampled beam"):
+    for text in ("SimpleRNN 1×8", "GRU 1×8", "tiny-rnn", "tiny-gru", "val ppl", "cached", "greedy", "sampled beam"):
         assert text in out, text
     assert f"{rows[1]['val_perplexity']:.4f}" in out
 
@@ -77,7 +77,7 @@ def test_bad_archs_is_a_one_line_error(tiny_srt):
     result = invoke("compare", str(tiny_srt), "--archs", "gru,cnn", *TINY)
     assert result.exit_code == 2
     assert [ln for ln in result.output.splitlines() if ln.strip()] == [
-        "Error: unknown architecture 'cnn' in --archs (choose from rnn, lstm, gru)"
+        f"Error: unknown architecture 'cnn' in --archs (choose from {', '.join(archs.names())})"
     ]
 
 
@@ -91,8 +91,9 @@ def test_plot_without_matplotlib_fails_before_training(tiny_srt, tmp_path, monke
 
 def test_ctrl_c_keeps_the_running_model_and_ends_the_comparison(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    config = ModelConfig(units=8, layers=1, embedding=4, seq_length=24, batch_size=8, max_epochs=3, learning_rate=0.01)
-    events = compare(corpus, config, "cc", ["rnn", "gru"], length=5)
+    fields = dict(units=8, layers=1, embedding=4, seq_length=24, batch_size=8, max_epochs=3, learning_rate=0.01)
+    configs = [tiny_config(arch, **fields) for arch in ("rnn", "gru")]
+    events = compare(corpus, configs, "cc", length=5)
     for event in events:
         if isinstance(event, EpochEnd) and event.epoch == 1:
             stopped = events.throw(KeyboardInterrupt())

@@ -7,21 +7,18 @@ import pytest
 from charlm import store
 from charlm.data import load_corpus
 from charlm.errors import ConfigError, CorpusError
-from charlm.trainer.config import ModelConfig
 from charlm.trainer.fit import BatchEnd, EpochEnd, FitFinished, FitStarted, fit
+from tests.conftest import tiny_config
 
-TINY = ModelConfig(
-    arch="gru",
-    units=32,
-    layers=1,
-    embedding=8,
-    seq_length=32,
-    batch_size=8,
-    learning_rate=1e-2,
-    max_epochs=6,
-    patience=0,
-    dropout=0.0,
-)
+TINY_FIELDS = dict(units=32, layers=1, embedding=8, seq_length=32, batch_size=8, learning_rate=1e-2, max_epochs=6,
+                   patience=0, dropout=0.0)
+
+
+def tiny(arch: str = "gru", **changes):
+    return tiny_config(arch, **{**TINY_FIELDS, **changes})
+
+
+TINY = tiny()
 
 
 def run(corpus, config, name="tiny", **kw):
@@ -48,14 +45,14 @@ def test_recorded_perplexity_is_the_engine_perplexity_of_the_validation_text(tin
     from charlm.engine import Engine
 
     corpus = load_corpus([tiny_srt])
-    _, done = run(corpus, TINY.replace(max_epochs=2))
-    val = split_corpus(corpus, TINY.val_fraction, TINY.seq_length + 1).val
+    _, done = run(corpus, tiny(max_epochs=2))
+    val = split_corpus(corpus, TINY.training.val_fraction, TINY.training.seq_length + 1).val
     assert Engine.load("tiny").perplexity(val) == pytest.approx(done.record.val_perplexity, rel=1e-4)
 
 
 def test_same_corpus_and_config_reuses_the_cached_model(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    config = TINY.replace(max_epochs=1)
+    config = tiny(max_epochs=1)
     run(corpus, config)
     events, done = run(corpus, config)
     assert done.reason == "cached" and len(events) == 1
@@ -65,14 +62,14 @@ def test_same_corpus_and_config_reuses_the_cached_model(tiny_srt):
 
 def test_a_name_clash_needs_force(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    run(corpus, TINY.replace(max_epochs=1))
+    run(corpus, tiny(max_epochs=1))
     with pytest.raises(ConfigError, match="already exists.*--force"):
-        run(corpus, TINY.replace(max_epochs=1, units=16))
+        run(corpus, tiny(max_epochs=1, units=16))
 
 
 def test_ctrl_c_keeps_the_best_model_and_resume_continues(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    config = TINY.replace(max_epochs=4)
+    config = tiny(max_epochs=4)
     gen = fit(corpus, config, "stopped")
     for event in gen:
         if isinstance(event, EpochEnd) and event.epoch == 2:
@@ -99,16 +96,16 @@ def test_ctrl_c_before_the_first_epoch_saves_nothing(tiny_srt, charlm_home):
 
 
 def test_a_failed_fit_leaves_nothing_in_the_store(tiny_srt, charlm_home, monkeypatch):
-    import charlm.trainer.fit as fit_module
+    import charlm.trainer.loop as loop_module
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(fit_module, "validation_perplexity", boom)
+    monkeypatch.setattr(loop_module, "validation_perplexity", boom)
     with pytest.raises(RuntimeError):
         run(load_corpus([tiny_srt]), TINY)
     models = charlm_home / "models"
-    assert not models.exists() or list(models.iterdir()) == []
+    assert not models.exists() or [p for p in models.iterdir() if not p.name.startswith(".")] == []
 
 
 def test_a_corpus_too_short_is_a_corpus_error(tmp_path):
@@ -121,13 +118,13 @@ def test_a_corpus_too_short_is_a_corpus_error(tmp_path):
 def test_one_hot_input_and_every_architecture_train(tiny_srt):
     corpus = load_corpus([tiny_srt])
     for arch in ("rnn", "lstm"):
-        _, done = run(corpus, TINY.replace(arch=arch, embedding=0, max_epochs=1), name=f"t-{arch}")
-        assert done.record.config.one_hot and done.record.config.arch == arch
+        _, done = run(corpus, tiny(arch, embedding=0, max_epochs=1), name=f"t-{arch}")
+        assert done.record.config.arch.one_hot and done.record.arch == arch
 
 
 def test_same_seed_same_model(tiny_srt):
     corpus = load_corpus([tiny_srt])
-    config = TINY.replace(max_epochs=1)
+    config = tiny(max_epochs=1)
     _, a = run(corpus, config, name="a")
     _, b = run(corpus, config, name="b")
     assert a.record.val_perplexity == pytest.approx(b.record.val_perplexity, rel=1e-6)

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from charlm import store
+from charlm.archs import SEED_ARCHS
 from charlm.data import load_corpus
 from charlm.errors import ConfigError
 from charlm.trainer import tune
 from charlm.trainer.cli import cli
-from charlm.trainer.config import ARCHS, ModelConfig
 from tests.conftest import random_model
 
 SMALL = ["--max-epochs", "2", "--max-trials", "2", "--seq-length", "24", "--batch-size", "8", "--epochs", "2"]
@@ -36,21 +36,17 @@ def test_the_search_space_is_the_seeds_plus_layers():
     hp = kt.HyperParameters()
     tune.declare_space(hp)
     space = {p.name: p.get_config() for p in hp.space}
-    assert space["arch"]["values"] == list(ARCHS)
+    assert space["arch"]["values"] == list(SEED_ARCHS)
     assert (space["units"]["min_value"], space["units"]["max_value"], space["units"]["step"]) == (64, 256, 64)
     assert (space["layers"]["min_value"], space["layers"]["max_value"]) == (1, 2)
     assert (space["dropout"]["min_value"], space["dropout"]["max_value"], space["dropout"]["step"]) == (0.0, 0.3, 0.1)
     assert space["lr"]["values"] == [1e-2, 1e-3, 1e-4]
     config = tune.config_from_values(
-        {"arch": "lstm", "units": 192, "layers": 2, "dropout": 0.30000000000000004, "lr": 0.01}, ModelConfig()
+        {"arch": "lstm", "units": 192, "layers": 2, "dropout": 0.30000000000000004, "lr": 0.01}, tune.SearchSpec()
     )
-    assert (config.arch, config.units, config.layers, config.dropout, config.learning_rate) == (
-        "lstm",
-        192,
-        2,
-        0.3,
-        0.01,
-    )
+    a = config.arch
+    assert (config.name, a.units, a.layers, a.dropout, config.training.learning_rate) == ("lstm", 192, 2, 0.3, 0.01)
+    assert tune.searched_fields(config) == {"units": 192, "layers": 2, "dropout": 0.3}
 
 
 def test_interrupted_search_resumes_without_redoing_finished_trials(tiny_srt, monkeypatch):
@@ -88,8 +84,8 @@ def test_interrupted_search_resumes_without_redoing_finished_trials(tiny_srt, mo
     model = out["model"]
     assert model["name"] == "tiny-tuned" and model["epochs"] == 2
     record = store.load_record("tiny-tuned")
-    assert record.config.arch == out["best_hyperparameters"]["arch"]
-    assert record.config.units == out["best_hyperparameters"]["units"]
+    assert record.arch == out["best_hyperparameters"]["arch"]
+    assert record.config.arch.units == out["best_hyperparameters"]["units"]
     # The objective is fit's number: the retrained winner, same seed and epochs, scores the same.
     assert model["val_perplexity"] == pytest.approx(search["best_val_perplexity"], rel=1e-3)
     listed = json.loads(invoke("list", "--json").stdout)

@@ -100,8 +100,9 @@ class ToyModel:
         return (ids.copy(),), self.log_table[ids].copy()
 
 
-def make_engine(*, delay: float = 0.0, gate: Gate | None = None, record=None) -> Engine:
-    vocab = Vocabulary(ALPHABET)
+def make_engine(*, delay: float = 0.0, gate: Gate | None = None, record=None,
+                alphabet: str = ALPHABET) -> Engine:
+    vocab = Vocabulary(alphabet)
     return Engine(ToyModel(len(vocab), delay=delay, gate=gate), vocab, Normalization(), record)
 
 

@@ -18,8 +18,8 @@ from charlm.tui.screens.model_picker import ModelPicker
 from charlm.tui.screens.no_model import NoModelScreen
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptStats
-from charlm.tui.widgets.settings_panel import SettingsPanel, neighbour, step_setting
-from tests.tui.conftest import RecordingLive, make_engine, wait_until
+from charlm.tui.widgets.settings_panel import SettingsPanel, step_setting
+from tests.tui.conftest import ALPHABET, RecordingLive, make_engine, wait_until
 
 GREEDY = DecodeSettings(mode="greedy", length=12)
 
@@ -199,7 +199,7 @@ async def _hold_stream(pilot, screen, gate, steps: int) -> int:
     gate.release(steps)
     await wait_until(pilot, lambda: gate.entered == steps + 1, what="the worker to park")
     await wait_until(pilot, lambda: len(screen.transcript.last.generated) == steps + 1)
-    return len(screen.live.reads)
+    return len(screen.app.live.reads)
 
 
 def _split(reads, n):
@@ -262,11 +262,11 @@ async def test_settings_panel_from_keyboard():
         panel = screen.query_one(SettingsPanel)
         assert panel.has_focus
         await pilot.press("down", "down", "right")  # mode -> temp -> beams, one up
-        assert screen.live.get().beam_width == 6
-        await pilot.press("down", "left")  # length one down
-        assert screen.live.get().length == 100
-        await pilot.press("down", "down", "down", "right")  # seed: random -> 0
-        assert screen.live.get().seed == 0
+        assert app.live.get().beam_width == 6
+        await pilot.press("down", "down", "left")  # results, then length one down
+        assert app.live.get().length == 100
+        await pilot.press(*["down"] * 6, "right")  # top-k, top-p, no-rep, penalty, stop, seed: random -> 0
+        assert app.live.get().seed == 0
         assert panel.value_of("seed") == "0"
         app.action_set_mode("sampled-beam")  # what the command palette's "Mode: ..." runs
         assert panel.value_of("mode") == "sampled beam"
@@ -299,7 +299,8 @@ def test_step_setting_ladders():
     assert step_setting(s, "top_p", -1).top_p == 0.95
     assert step_setting(s, "seed", -1).seed is None
     assert step_setting(step_setting(s, "seed", 1), "seed", -1).seed is None
-    assert neighbour((1, 2, 3), 3, 1) == 3 and neighbour((1, 2, 3), 1, -1) == 1
+    assert step_setting(s.replace(length=100_000), "length", 1).length == 100_000
+    assert step_setting(s.replace(top_p=0.1), "top_p", -1).top_p == 0.1
     assert step_setting(s.replace(temperature=50.0), "temperature", 1).temperature == 50.0
     assert step_setting(s.replace(temperature=50.0), "temperature", -1).temperature == 3.0
 
@@ -307,7 +308,7 @@ def test_step_setting_ladders():
 # -- prompt analysis ------------------------------------------------------------------------
 
 async def test_enter_completes_and_ctrl_j_breaks_the_line():
-    app = CharlmApp(make_engine(), settings=GREEDY)
+    app = CharlmApp(make_engine(alphabet=ALPHABET + "\n"), settings=GREEDY)
     async with app.run_test() as pilot:
         screen = main_screen(app)
         await pilot.press("a", "ctrl+j", "b")
@@ -351,8 +352,8 @@ async def test_model_switch_from_the_picker(no_builtin):
     from tests.conftest import random_model
 
     random_model("alpha", "gru", seed=1)
-    random_model("beta", "lstm", seed=2)  # newest: the default
-    app = CharlmApp(settings=GREEDY)
+    random_model("beta", "lstm", seed=2)
+    app = CharlmApp(model_name="beta", settings=GREEDY)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.engine is not None, what="the model to load")
         screen = main_screen(app)
@@ -438,7 +439,7 @@ def test_launch_unknown_model_fails_before_the_app(monkeypatch):
 
     monkeypatch.setattr(CharlmApp, "run", lambda self: pytest.fail("app started"))
     with pytest.raises(ModelNotFoundError):
-        launch("no-such-model", DecodeSettings())
+        launch("no-such-model", {})
 
 
 def test_launch_opens_the_app_with_model_settings_and_prompt(monkeypatch, no_builtin):
@@ -448,12 +449,11 @@ def test_launch_opens_the_app_with_model_settings_and_prompt(monkeypatch, no_bui
     random_model("delta")
     started: list[CharlmApp] = []
     monkeypatch.setattr(CharlmApp, "run", lambda self: started.append(self))
-    settings = DecodeSettings(mode="beam", beam_width=3)
-    launch("delta", settings, "hola")
+    launch("delta", {"mode": "beam", "beam_width": 3}, "hola")
     (app,) = started
     assert app.model_name == "delta" and app.initial_prompt == "hola"
-    assert app.live.get() == settings
-    launch(None, settings)  # an empty-named default resolves too
+    assert app.live.get() == DecodeSettings(mode="beam", beam_width=3)
+    launch(None, {})  # an empty-named default resolves too
     assert len(started) == 2
 
 
@@ -462,7 +462,7 @@ def test_launch_with_empty_store_opens_the_no_model_screen(monkeypatch, no_built
 
     started: list[CharlmApp] = []
     monkeypatch.setattr(CharlmApp, "run", lambda self: started.append(self))
-    launch(None, DecodeSettings())
+    launch(None, {})
     assert started and started[0].engine is None
 
 

@@ -28,3 +28,17 @@ def sample_label(source: str) -> str:
     if path.parent == SAMPLES_DIR and path.suffix == ".srt":
         return f"sample:{path.stem}"
     return source
+
+
+#: What each shipped sample is, in a few words: the app says what a model trained on it writes.
+DESCRIPTIONS = {
+    "rioplatense": "Rioplatense Spanish dialogue",
+}
+
+
+def describe_source(source: str) -> str | None:
+    """The description of a shipped sample given as ``sample:NAME`` (or its path); None otherwise."""
+    label = sample_label(source)
+    if label.startswith("sample:"):
+        return DESCRIPTIONS.get(label[len("sample:"):])
+    return None

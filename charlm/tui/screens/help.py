@@ -1,4 +1,4 @@
-"""The help screen: every key, and what the modes, colours and numbers mean."""
+"""The help screen: every key, and what the modes, settings, colours and numbers mean."""
 
 from __future__ import annotations
 
@@ -7,42 +7,60 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
-HELP = """\
+from charlm.engine.modes import TABLE
+
+KEYS = """\
 # charlm keys
 
 | Key | What it does |
 |---|---|
 | **Enter** | complete the prompt (the completion streams into the transcript) |
-| **Ctrl+J** | new line in the prompt (Shift+Enter where the terminal supports it) |
-| **Esc** | stop the running completion |
+| **Esc** | stop the running completion; in a dialog (this one too), close it |
 | **F5** | continue: the last completion joins the prompt and the model goes on |
-| **F6** | copy the last completion to the clipboard |
+| **Ctrl+R** | re-roll: complete the last prompt again with the current settings |
+| **Ctrl+N** | next result, when a completion has several (see *results*) |
+| **F6** | copy a completion: the last one, or the entry chosen with ↑↓ in the transcript |
+| **Ctrl+S** | save the transcript to a Markdown (.md) or text file |
 | **Ctrl+L** | clear the transcript |
-| **F2** | next decoding mode (greedy → beam → sampled beam → sample) |
+| **↑ / ↓** | in the prompt: earlier / later prompts (on its first / last line) |
+| **Ctrl+F** | search earlier prompts |
+| **Ctrl+U** | clear the prompt (Ctrl+Z brings it back) |
+| **Ctrl+J** | new line in the prompt, for models that know line breaks |
+| **F2** | next decoding mode |
 | **F3 / F4** | temperature down / up |
 | **F7** | colour generated text by the model's confidence |
-| **F8** | choose another model from the store |
-| **F9** | model info: config, corpus, training history |
-| **Tab** | move to the settings panel: ↑↓ pick a setting, ←→ or −/+ change it |
-| **Ctrl+P** | command palette (modes, models, themes) |
+| **Ctrl+T** | settings panel (shown or hidden below 80 columns): ↑↓ pick, ←→ change |
+| | Enter types a seed or stop string; Tab goes back to the prompt |
+| **F8** | choose another model |
+| **F9** | model info: what it writes, config, corpus, training history |
+| **Ctrl+P** | command palette: every action and setting by name |
 | **F1** | this help; **Ctrl+Q** quits |
 
-Every setting can also be clicked: the ◀ ▶ arrows step it, the model row opens the
-picker, a bar in the *next char* panel types that character.
+Anything you type goes to the prompt, wherever the focus is. Every setting can also
+be clicked: the ◀ ▶ arrows step it, the model row opens the picker, a bar in the
+*next char* panel types that character.
 
 ## Settings apply live
 
-Changing the mode or the temperature while a completion streams takes effect from the
-next character: the text so far stays, and the model continues with the new setting.
-The seed applies to the next completion.
+Changing a setting while a completion streams takes effect from the next character:
+the text so far stays, and a mark such as ‹greedy› in the transcript shows where the
+text from the new settings begins. *pace* slows the stream down (characters per
+second) so you can steer it; *max* is as fast as the model goes.
 
-- **greedy**: always the most likely character.
-- **beam**: keeps the *beams* most likely continuations and streams what they agree on.
-- **sampled beam**: stochastic beam search (different runs, still coherent).
-- **sample**: draw each character; **temp** flattens (>1) or sharpens (<1) the choice,
-  **top-k / top-p** restrict it to the likeliest characters.
+"""
+
+SETTINGS = """
+- **temp**: temperature; above 1 flattens the choice, below 1 sharpens it (0 = greedy).
+- **beams**: how many continuations beam search keeps.
+- **results**: how many completions to show (beam: the best ones; sampled beam and
+  sample: different draws). Ctrl+N makes another one the completion.
+- **top-k / top-p**: sample only among the likeliest characters.
+- **no-rep**: never repeat a sequence of this many characters (breaks loops).
+- **penalty**: beam search favours longer texts as it grows.
+- **stop**: the completion ends just before this text.
+- **seed**: the same seed gives the same text; *random* gives a new one each time.
 
 ## Numbers and colours
 
@@ -50,20 +68,27 @@ The seed applies to the next completion.
   (1 = it predicted every character; the vocabulary size = a blind guess).
 - **next char**: the most likely next characters and their probabilities, updated
   on every keystroke.
-- **confidence colours** (F7): red = the model found that character unlikely,
-  yellow, accent, primary, green = nearly certain.
+- **confidence colours** (F7): from red (the model found that character unlikely)
+  through yellow to green (nearly certain).
 """
+
+
+def help_text() -> str:
+    """The page: keys, then each mode from the modes table, then settings and numbers."""
+    modes = "\n".join(f"- **{m.label}**: {m.help}." for m in TABLE)
+    return KEYS + modes + "\n" + SETTINGS
 
 
 class HelpScreen(ModalScreen[None]):
     """Keys and explanations, over the main screen."""
 
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+    BINDINGS = [Binding("escape,f1", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             # Rich's renderer: a static page needs none of the Markdown widget's machinery.
-            yield Static(Markdown(HELP), id="help-text")
+            yield Static(Markdown(help_text()), id="help-text")
+        yield Footer()
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

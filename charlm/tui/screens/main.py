@@ -1,47 +1,39 @@
 """The main screen: prompt, streaming transcript, live settings and next-character bars.
 
-Generation and analysis run in thread workers. A generation worker streams
-from ``engine.stream(context, app.live, cancelled=...)``: ``app.live`` is the
-app's one :class:`~charlm.engine.settings.LiveSettings`, read by the engine
-before every character, so a setting changed here (key or click) reaches the
-running completion from its next character without restarting it. Workers
-talk back only through messages (see :mod:`charlm.tui.messages`).
+The screen talks to the app only through :class:`~charlm.tui.host.Host`: it
+watches the app's ``engine``, ``settings`` and ``view`` and asks it to change
+settings; completions are in :mod:`charlm.tui.screens.streaming`. Printable
+keys typed anywhere but the prompt go to the prompt.
 """
 
 from __future__ import annotations
 
-import time
-from functools import partial
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterable
+from typing import cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
-from textual.worker import Worker, get_current_worker
+from textual.widgets import Footer, Header, Input
+from textual.worker import get_current_worker
 
-from charlm.engine.prefix import PrefixCache
-from charlm.engine.settings import MODE_LABELS, LiveSettings
+from charlm import spec
+from charlm.engine.engine import Engine
+from charlm.engine.modes import TABLE
+from charlm.engine.prefix import Analysis, PrefixCache
+from charlm.engine.settings import DecodeSettings, parse_escapes, show_escapes
 from charlm.errors import ConfigError
-from charlm.tui.messages import (
-    AdjustSetting,
-    AnalysisReady,
-    ChooseModel,
-    PickChar,
-    StreamBuffer,
-    StreamDone,
-    StreamProgress,
-)
+from charlm.tui.host import Command, Host
+from charlm.tui.messages import AdjustSetting, AnalysisReady, ChooseModel, EditSetting, FocusPrompt, PickChar
+from charlm.tui.prefs import ViewSettings
+from charlm.tui.screens.dialogs import HistorySearch, TextDialog
+from charlm.tui.screens.streaming import StreamingMixin
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptEditor, PromptStats
-from charlm.tui.widgets.settings_panel import CONFIDENCE, SettingsPanel, step_setting
-from charlm.tui.widgets.transcript import Entry, Transcript
-
-if TYPE_CHECKING:
-    from charlm.engine.engine import Engine
-    from charlm.tui.app import CharlmApp
+from charlm.tui.widgets.settings_panel import VIEW_KEYS, SettingsPanel, step_setting, step_view
+from charlm.tui.widgets.transcript import Transcript
 
 #: How many characters the next-character panel asks for (it shows as many as fit).
 TOP_CHARS = 30
@@ -49,15 +41,10 @@ TOP_CHARS = 30
 #: thread (a keystroke is one step, ~0.2 ms for the default model); bigger ones
 #: (pastes, continuations, a new model, a huge model) go to a worker.
 INLINE_BUDGET = 0.004
-#: A new entry appears with its first characters, or after this long (beam search
-#: may take a while to settle its first character).
-SHOW_ENTRY_AFTER = 0.1
-#: Streamed text is drawn at most once per frame (60 Hz): faster models are batched.
-FRAME = 1 / 60
 TEMP = Binding.Group("Temp", compact=True)
 
 
-class MainScreen(Screen):
+class MainScreen(StreamingMixin, Screen):
     """Everything a user does with a loaded model."""
 
     BINDINGS = [
@@ -65,6 +52,9 @@ class MainScreen(Screen):
         Binding("f2", "adjust('mode', 1)", "Mode"),
         Binding("f3", "adjust('temperature', -1)", "Temp −", group=TEMP),
         Binding("f4", "adjust('temperature', 1)", "Temp +", group=TEMP),
+        # Ctrl+T twice: in the footer only below 80 columns, where the panel is hidden.
+        Binding("ctrl+t", "show_settings_panel", "Settings"),
+        Binding("ctrl+t", "toggle_settings", "Settings", show=False),
         # Shown in the transcript's subtitle instead: a footer that changed with the
         # generation state would be rebuilt just when the first character is due.
         Binding("f5", "continue", "Continue", show=False),
@@ -72,17 +62,19 @@ class MainScreen(Screen):
         Binding("f6", "copy", "Copy", show=False, priority=True),
         Binding("f7", "adjust('confidence', 1)", "Colour", show=False, priority=True),
         Binding("ctrl+l", "clear", "Clear", show=False),
+        Binding("ctrl+r", "reroll", "Re-roll", show=False),
+        Binding("ctrl+n", "next_result", "Next result", show=False),
+        Binding("ctrl+s", "save", "Save", show=False),
+        Binding("ctrl+f", "search_history", "History", show=False),
+        Binding("ctrl+u", "clear_prompt", "Clear prompt", show=False),
     ]
 
     def __init__(self, prompt: str = "") -> None:
         super().__init__()
         self._initial_prompt = prompt
-        self._generation = 0
-        self._streams: dict[int, tuple[Entry, StreamBuffer]] = {}
-        self._worker: Worker | None = None
-        self._last_drain = 0.0
         self._cache: PrefixCache | None = None
-        self.confidence = False
+        self._pace = 0
+        self._init_streaming()
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -91,7 +83,8 @@ class MainScreen(Screen):
             with Vertical(id="main-column"):
                 yield Transcript(id="transcript")
                 yield PromptEditor(self._initial_prompt, id="prompt",
-                                   on_change=lambda _: self._analyze_prompt())
+                                   on_change=lambda _: self._analyze_prompt(),
+                                   history=lambda: self.host.history)
                 yield PromptStats(id="stats")
             with Vertical(id="side"):
                 yield SettingsPanel(id="settings")
@@ -99,12 +92,8 @@ class MainScreen(Screen):
         yield Footer()
 
     @property
-    def charlm(self) -> CharlmApp:
-        return cast("CharlmApp", self.app)
-
-    @property
-    def live(self) -> LiveSettings:
-        return self.charlm.live
+    def host(self) -> Host:
+        return cast(Host, self.app)
 
     @property
     def transcript(self) -> Transcript:
@@ -114,194 +103,216 @@ class MainScreen(Screen):
     def prompt(self) -> PromptEditor:
         return self.query_one(PromptEditor)
 
-    @property
-    def generating(self) -> bool:
-        """True while a completion is streaming (or finishing after a cancel)."""
-        return bool(self._streams)
-
     def on_mount(self) -> None:
         self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.focus()
+        self.watch(self.app, "view", self._view_changed, init=True)
+        self.watch(self.app, "settings", lambda _: self.show_settings(), init=False)
         self.watch(self.app, "engine", self._engine_changed, init=True)
+
+    def on_unmount(self) -> None:
+        self._stop_streams_on_unmount()
 
     def _engine_changed(self, engine: Engine | None) -> None:
         self.action_stop()
         self._cache = PrefixCache(engine) if engine is not None else None
-        self.sub_title = self.charlm.model_label
+        self.sub_title = self.host.model_label
+        self.prompt.allow_newline(engine is None or "\n" in engine.vocab)
         self.show_settings()
         self._analyze_prompt()
 
+    def _view_changed(self, view: ViewSettings) -> None:
+        self._pace = view.pace  # read by generation threads: a plain attribute
+        self.transcript.set_confidence(view.confidence)
+        self.show_settings()
+
     def show_settings(self) -> None:
-        engine = self.charlm.engine
-        self.query_one(SettingsPanel).show(
-            self.live.get(), self.charlm.model_label,
-            engine.record if engine is not None else None, self.confidence,
-        )
+        engine = self.host.engine
+        self.query_one(SettingsPanel).show(self.host.settings, self.host.view, self.host.model_label,
+                                           engine.record if engine is not None else None)
 
-    # -- completion -----------------------------------------------------------------------
-    @on(PromptEditor.Submitted)
-    def _submitted(self, event: PromptEditor.Submitted) -> None:
-        self.complete(event.text)
-
-    def complete(self, prompt: str) -> None:
-        """Stream a completion of ``prompt`` into a new transcript entry."""
-        if self.charlm.engine is None:
-            self.notify("No model is loaded yet.", severity="warning")
+    # -- keys go where the user expects ---------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that no other widget took goes to the prompt."""
+        if not event.is_printable or not event.character or isinstance(self.focused, Input):
             return
-        self.action_stop()
-        self._start(self.transcript.new_entry(prompt), prompt)
-
-    def action_continue(self) -> None:
-        """Generate more after the last completion, which becomes part of the prompt."""
-        entry = self.transcript.last
-        if entry is None or self.charlm.engine is None:
-            self.notify("Nothing to continue yet: press Enter to complete a prompt first.")
+        if self.focused is self.prompt:
             return
-        if self.generating:
-            # Its last characters may still be on their way: continuing now would lose them.
-            self.notify("Wait for the completion to finish, or press Esc first.")
-            return
-        context = entry.context
-        self.prompt.set_text(context)
-        self._start(entry, context)
+        event.stop()
+        self.prompt.focus()
+        self.prompt.insert(event.character)
 
-    def _start(self, entry: Entry, context: str) -> None:
-        engine = self.charlm.engine
-        assert engine is not None
-        self._generation += 1
-        buffer = StreamBuffer()
-        self._streams[self._generation] = (entry, buffer)
-        entry.set_status("streaming")
-        # The worker first; the screen updates when its first characters arrive.
-        self._worker = self._generate(self._generation, engine, self.live, context, buffer)
-        self.set_timer(SHOW_ENTRY_AFTER, partial(self._show_entry, self._generation))
+    @on(FocusPrompt)
+    def action_focus_prompt(self) -> None:
+        self.prompt.focus()
 
-    def _show_entry(self, generation: int) -> None:
-        stream = self._streams.get(generation)
-        if stream is not None:
-            self.transcript.show(stream[0])
-            if generation == self._generation:
-                self._show_streaming(stream[0])
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_settings_panel":
+            return self.has_class("-narrow")
+        return True
 
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False)
-    def _generate(self, generation: int, engine: Engine, live: LiveSettings, context: str,
-                  buffer: StreamBuffer) -> None:
-        """Stream in a thread; the engine re-reads ``live`` before each character."""
-        from charlm.engine.stream import Chunk, Finished
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # the footer's Ctrl+T follows the width
 
-        worker = get_current_worker()
-        reason, error = "cancelled", ""
-        try:
-            for event in engine.stream(context, live, cancelled=lambda: worker.is_cancelled):
-                if isinstance(event, Chunk):
-                    if event.text and buffer.push(event.text, event.logprobs):
-                        self.post_message(StreamProgress(generation))
-                elif isinstance(event, Finished):
-                    reason = event.reason
-        except Exception as exc:  # reported in the UI; the app keeps running
-            reason, error = "error", f"{type(exc).__name__}: {exc}"
-        self.post_message(StreamDone(generation, reason, error))
+    def action_show_settings_panel(self) -> None:
+        self.action_toggle_settings()
 
-    def on_stream_progress(self, message: StreamProgress) -> None:
-        """Draw now, or at the next frame if the last draw was less than a frame ago.
-
-        Until the drain the buffer stays "awake", so the worker posts nothing
-        more: one message and one redraw per frame however fast the model is.
-        """
-        wait = self._last_drain + FRAME - time.monotonic()
-        if wait <= 0:
-            self._drain(message.generation)
+    def action_toggle_settings(self) -> None:
+        """Below 80 columns, show or hide the settings panel; otherwise move focus to it and back."""
+        panel = self.query_one(SettingsPanel)
+        if self.has_class("-narrow"):
+            self.toggle_class("-side-open")
+            if self.has_class("-side-open"):
+                panel.focus()
+            else:
+                self.prompt.focus()
+        elif panel.has_focus:
+            self.prompt.focus()
         else:
-            self.set_timer(wait, partial(self._drain, message.generation))
+            panel.focus()
 
-    def _drain(self, generation: int) -> None:
-        stream = self._streams.get(generation)
-        if stream is None:
-            return
-        self._last_drain = time.monotonic()
-        entry, buffer = stream
-        text, logprobs = buffer.drain()
-        entry.append(text, logprobs)
-        self.transcript.show(entry)
-        if generation == self._generation:
-            self._show_streaming(entry)
-
-    def on_stream_done(self, message: StreamDone) -> None:
-        stream = self._streams.pop(message.generation, None)
-        if stream is None:
-            return
-        entry, buffer = stream
-        text, logprobs = buffer.drain()
-        entry.append(text, logprobs)
-        self.transcript.show(entry)
-        entry.set_status("" if message.reason in ("length", "stop") else message.reason)
-        if message.generation == self._generation:
-            words = {"length": "done", "stop": "done (stop string)", "cancelled": "stopped",
-                     "error": "failed"}
-            self._set_progress(f"{words.get(message.reason, message.reason)} · "
-                               f"{len(entry.generated)} chars · f5 continue · f6 copy")
-        if message.error:
-            self.notify(message.error, title="Generation failed", severity="error")
-
-    def _set_progress(self, text: str) -> None:
-        self.transcript.border_subtitle = text
-
-    def _show_streaming(self, entry: Entry) -> None:
-        """Progress with the settings in force, so a live change shows as it happens."""
-        s = self.live.get()
-        temp = f" {s.temperature:.2f}" if s.mode in ("sample", "sampled-beam") else ""
-        self._set_progress(f"streaming · {MODE_LABELS[s.mode]}{temp} · "
-                           f"{len(entry.generated)} chars")
-
-    def action_stop(self) -> None:
-        """Cancel the running completion; the engine stops before its next character."""
-        if self._worker is not None:
-            self._worker.cancel()
-
-    def action_copy(self) -> None:
-        entry = self.transcript.last
-        if entry is None or not entry.generated:
-            self.notify("Nothing to copy yet.")
-            return
-        self.app.copy_to_clipboard(entry.generated)
-        self.notify(f"Copied {len(entry.generated)} characters of the last completion.")
-
-    def action_clear(self) -> None:
-        self.action_stop()
-        self.transcript.clear()
-        self._set_progress("")
+    def action_clear_prompt(self) -> None:
+        self.prompt.action_clear_prompt()
+        self.prompt.focus()
 
     # -- settings -------------------------------------------------------------------------
     def action_adjust(self, key: str, direction: int) -> None:
         """Step one setting; a running completion uses it from its next character."""
-        if key == CONFIDENCE:
-            self.confidence = not self.confidence
-            self.transcript.set_confidence(self.confidence)
+        if key in VIEW_KEYS:
+            self.host.update_view(step_view(self.host.view, key, direction))
         else:
             try:
-                changed = step_setting(self.live.get(), key, direction)
+                changed = step_setting(self.host.live.get(), key, direction)
             except ConfigError as exc:  # e.g. a seed already at its maximum
-                self.notify(str(exc), severity="warning")
+                self.notify(str(exc), severity="warning", markup=False)
                 return
             # Only the UI thread writes, so read-modify-write cannot lose a change.
-            self.live.set(changed)
-            stream = self._streams.get(self._generation)
-            if stream is not None:
-                self._show_streaming(stream[0])
-        self.show_settings()
+            self.host.update_settings(changed)
+        gen = self._gens.get(self._number)
+        if gen is not None and not gen.discarded:
+            self._show_streaming(gen)
 
     @on(AdjustSetting)
     def _adjust_message(self, message: AdjustSetting) -> None:
         self.action_adjust(message.key, message.direction)
 
+    @on(EditSetting)
+    def _edit_message(self, message: EditSetting) -> None:
+        {"seed": self.action_edit_seed, "stop": self.action_edit_stop}[message.key]()
+
+    def action_edit_seed(self) -> None:
+        seed_spec = spec.spec_of(DecodeSettings, "seed")
+
+        def check(text: str) -> str | None:
+            text = text.strip()
+            if not text:
+                return None
+            if not text.isdigit():
+                return f"a whole number {seed_spec.describe()}, or empty for a random seed"
+            return None if seed_spec.contains(int(text)) else f"the seed must be {seed_spec.describe()}"
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.host.update_settings(self.host.live.get().replace(seed=int(text) if text.strip() else None))
+
+        seed = self.host.live.get().seed
+        self.app.push_screen(TextDialog(
+            "seed", f"A whole number {seed_spec.describe()}: the same seed gives the same text. "
+            "Empty: a new random seed each time.", "" if seed is None else str(seed), check), done)
+
+    def action_edit_stop(self) -> None:
+        def parse(text: str) -> tuple[str, ...]:
+            return tuple(parse_escapes(part) for part in text.split("|") if part)
+
+        def check(text: str) -> str | None:
+            try:
+                parse(text)
+            except ConfigError as exc:
+                return str(exc)
+            return None
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.host.update_settings(self.host.live.get().replace(stop=parse(text)))
+
+        current = "|".join(show_escapes(s).replace("|", "\\x7c") for s in self.host.live.get().stop)
+        self.app.push_screen(TextDialog(
+            "stop strings", "Completions end just before any of these. Separate several with |. "
+            "Escapes: \\n newline, \\t tab, \\\\ backslash, \\x7c |, \\xHH, \\uXXXX. Empty: none.",
+            current, check), done)
+
+    def action_set_mode(self, name: str) -> None:
+        self.host.update_settings(self.host.live.get().replace(mode=name))
+
     @on(ChooseModel)
     def _choose_model(self) -> None:
-        self.charlm.action_choose_model()
+        self.host.action_choose_model()
 
     @on(PickChar)
     def _pick_char(self, message: PickChar) -> None:
         self.prompt.insert(message.char)
         self.prompt.focus()
+
+    # -- history and saving ---------------------------------------------------------------
+    def action_search_history(self) -> None:
+        def chosen(prompt: str | None) -> None:
+            if prompt is not None:
+                self.prompt.set_text(prompt)
+            self.prompt.focus()
+
+        self.app.push_screen(HistorySearch(self.host.history), chosen)
+
+    def action_save(self) -> None:
+        from charlm.tui import export
+
+        entries = self.transcript.entries
+        if not entries:
+            self.notify("Nothing to save yet.")
+            return
+
+        def write(path: str | None) -> None:
+            if not path or not path.strip():
+                return
+            records = [export.Record(e.prompt, e.generated, tuple(e.changes),
+                                     tuple(e.alternatives) if len(e.results) > 1 else (), e.chosen, e.status)
+                       for e in entries]
+            try:
+                written = export.save(path.strip(), records, self.host.model_label)
+            except OSError as exc:
+                self.notify(f"{path}: {exc.strerror or exc}", title="Could not save", severity="error",
+                            markup=False)
+                return
+            self.notify(f"Saved {len(records)} entries to {written}", title="Transcript saved", markup=False)
+
+        self.app.push_screen(TextDialog(
+            "save the transcript", "File to write: .md gives Markdown, any other name plain text.",
+            export.default_path()), write)
+
+    def commands(self) -> Iterable[Command]:
+        """Every action of this screen, for the command palette."""
+        yield Command("Continue", "Generate more after the last completion (F5)", self.action_continue)
+        yield Command("Re-roll", "Complete the last prompt again with the current settings (Ctrl+R)",
+                      self.action_reroll)
+        yield Command("Next result", "Make the next result the completion (Ctrl+N)", self.action_next_result)
+        yield Command("Copy", "Copy the selected completion (F6)", self.action_copy)
+        yield Command("Save transcript", "Write the transcript to a Markdown or text file (Ctrl+S)",
+                      self.action_save)
+        yield Command("Clear transcript", "Remove every entry (Ctrl+L)", self.action_clear)
+        yield Command("Clear prompt", "Empty the prompt (Ctrl+U)", self.action_clear_prompt)
+        yield Command("Search prompt history", "Find an earlier prompt (Ctrl+F)", self.action_search_history)
+        yield Command("Stop", "Stop the running completion (Esc)", self.action_stop)
+        yield Command("Settings panel", "Show or focus the settings (Ctrl+T)", self.action_toggle_settings)
+        yield Command("Set seed…", "Type a seed, or none for random", self.action_edit_seed)
+        yield Command("Set stop strings…", "Where completions end", self.action_edit_stop)
+        for name in ("pace", "num", "length", "temperature", "beam_width"):
+            label = {"num": "results", "beam_width": "beams"}.get(name, name)
+            yield Command(f"Settings: more {label}", f"Step {label} up", lambda n=name: self.action_adjust(n, 1))
+            yield Command(f"Settings: less {label}", f"Step {label} down",
+                          lambda n=name: self.action_adjust(n, -1))
+        yield Command("Colour by confidence", "Toggle confidence colours (F7)",
+                      lambda: self.action_adjust("confidence", 1))
+        for m in TABLE:
+            yield Command(f"Mode: {m.label}", m.help, lambda name=m.name: self.action_set_mode(name))
 
     # -- live analysis of the prompt ------------------------------------------------------
     def _analyze_prompt(self) -> None:
@@ -320,24 +331,22 @@ class MainScreen(Screen):
         if result is None:
             self._analyze(cache, text)
         else:
-            distribution, perplexity = result
-            self._show_analysis(text, distribution, perplexity, cache.engine.unknown_chars(text))
+            self._show_analysis(text, result)
 
     @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
     def _analyze(self, cache: PrefixCache, text: str) -> None:
         """The same off the UI thread, for changes of many characters (paste, new model)."""
         worker = get_current_worker()
-        distribution, perplexity = cache.analyze(text, TOP_CHARS)
+        analysis = cache.analyze(text, TOP_CHARS)
         if not worker.is_cancelled:
-            unknown = cache.engine.unknown_chars(text)
-            self.post_message(AnalysisReady(text, distribution, perplexity, unknown))
+            self.post_message(AnalysisReady(text, analysis.distribution, analysis.perplexity,
+                                            analysis.unknown))
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
         if message.text == self.prompt.text:  # else a newer keystroke already answered
-            self._show_analysis(message.text, message.distribution, message.perplexity,
-                                message.unknown)
+            self._show_analysis(message.text, Analysis(message.distribution, message.perplexity,
+                                                       message.unknown))
 
-    def _show_analysis(self, text: str, distribution: list[tuple[str, float]],
-                       perplexity: float, unknown: tuple[str, ...]) -> None:
-        self.query_one(NextChars).show(text, distribution)
-        self.query_one(PromptStats).show(perplexity, len(text), unknown)
+    def _show_analysis(self, text: str, analysis: Analysis) -> None:
+        self.query_one(NextChars).show(text, analysis.distribution)
+        self.query_one(PromptStats).show(analysis.perplexity, len(text), analysis.unknown)

@@ -9,6 +9,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from charlm.tui.messages import RetryLoad
+
 GET_ONE = (
     "Train one on your own text (subtitles, plain text, …):\n\n"
     "  [b $text-accent]charlm-train fit CORPUS[/]\n\n"
@@ -46,8 +48,4 @@ class NoModelScreen(Screen[None]):
         self.query_one("#no-model", Static).update(self._message())
 
     def action_retry(self) -> None:
-        from charlm.tui.app import CharlmApp
-
-        app = self.app
-        if isinstance(app, CharlmApp):
-            app.load_model(app.model_name)
+        self.post_message(RetryLoad())

@@ -17,6 +17,7 @@ from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
 
+from charlm.data.sanitize import terminal_safe
 from charlm.data.vocab import UNK
 from charlm.tui.messages import PickChar
 
@@ -26,8 +27,13 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def visible(char: str) -> str:
-    """A printable stand-in for a character in a one-cell label."""
-    return VISIBLE.get(char, char if char.isprintable() else "·")
+    """A printable stand-in for a character: a symbol for blanks, an escape (``\x1b``) for controls."""
+    if char in VISIBLE:
+        return VISIBLE[char]
+    if char.isprintable():
+        return char
+    safe = terminal_safe(char, single_line=True)
+    return safe if safe != char else "·"
 
 
 def bar(fraction: float, width: int) -> str:
@@ -104,11 +110,12 @@ class NextChars(Widget):
         if not self.distribution:
             lines = [Strip([Segment("…", prob_style)]).adjust_cell_length(width, base)]
         else:
-            bar_width = max(1, width - 9)
             lines = []
             for char, p in self.distribution[: max(1, height)]:
                 pct = f"{100 * p:6.1f}%" if p >= 0.001 else "  <0.1%"
-                segments = [Segment(visible(char) + " ", char_style),
+                label = visible(char)
+                bar_width = max(1, width - 8 - Segment(label).cell_length)
+                segments = [Segment(label + " ", char_style),
                             Segment(bar(p, bar_width), bar_style), Segment(pct, prob_style)]
                 lines.append(Strip(segments).adjust_cell_length(width, base))
         self._lines, self._lines_key = lines, key

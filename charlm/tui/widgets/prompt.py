@@ -1,8 +1,11 @@
 """The prompt editor and the line under it that reports the prompt's perplexity.
 
 The editor is a TextArea where Enter asks for a completion (prompts are
-usually one line of dialogue); Ctrl+J, or Shift+Enter where the terminal
-reports it, inserts a newline.
+usually one line of dialogue). Ctrl+J, or Shift+Enter where the terminal
+reports it, inserts a newline -- only for a model that knows newlines;
+otherwise it would be read as an unknown symbol, so the editor says so
+instead. Up on the first line and Down on the last walk the prompt history;
+Ctrl+U clears the prompt (Ctrl+Z brings it back).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from charlm.data.sanitize import terminal_safe
+from charlm.tui.widgets.next_chars import visible
+
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "newline")
 
 
@@ -31,12 +37,13 @@ class PromptEditor(TextArea):
         border-title-color: $text-primary;
         border-subtitle-color: $text-muted;
     }
-    PromptEditor:focus { border: round $primary; }
+    PromptEditor:focus { border: round $accent; }
     """
 
     BINDINGS = [
         # Handled in _on_key (TextArea consumes Enter before bindings); listed for the footer.
         Binding("enter", "submit", "Complete"),
+        Binding("ctrl+u", "clear_prompt", "Clear prompt", show=False),
     ]
 
     @dataclass
@@ -51,19 +58,33 @@ class PromptEditor(TextArea):
             return self.editor
 
     def __init__(self, text: str = "", id: str | None = None,  # noqa: A002
-                 on_change: Callable[[str], None] | None = None) -> None:
+                 on_change: Callable[[str], None] | None = None,
+                 history: Callable[[], list[str]] | None = None) -> None:
         """``on_change(text)`` runs on every edit, in this widget's own handler.
 
         Called there rather than where ``Changed`` bubbles to, the screen's
         reaction (the next-character bars) is ready before the edited text is
         painted, and both appear in the same frame instead of one frame apart.
+        ``history()`` gives the earlier prompts, oldest first.
         """
         self._on_change = on_change
+        self._history = history or (lambda: [])
+        self._history_at: int | None = None  # index into the history while walking it
+        self._draft = ""
+        self.newline_ok = True
         super().__init__(text, id=id, soft_wrap=True, tab_behavior="focus",
                          show_line_numbers=False, compact=False, highlight_cursor_line=False,
                          placeholder="Type a prompt, then Enter")
         self.border_title = "prompt"
-        self.border_subtitle = "⏎ complete · ^j newline"
+        self._subtitle()
+
+    def allow_newline(self, ok: bool) -> None:
+        """Whether the model knows newlines (Ctrl+J is offered only then)."""
+        self.newline_ok = ok
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        self.border_subtitle = "⏎ complete · ^j newline" if self.newline_ok else "⏎ complete"
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -73,8 +94,38 @@ class PromptEditor(TextArea):
         elif event.key in NEWLINE_KEYS:
             event.stop()
             event.prevent_default()
+            if not self.newline_ok:
+                self.notify("This model never saw a line break, so it would read one as an "
+                            "unknown symbol: write the prompt on one line.", markup=False)
+                return
             start, end = self.selection
             self.replace("\n", start, end, maintain_selection_offset=False)
+        elif event.key == "up" and self.cursor_location[0] == 0 and self._walk(-1):
+            event.stop()
+            event.prevent_default()
+        elif (event.key == "down" and self.cursor_location[0] == self.document.line_count - 1
+              and self._walk(1)):
+            event.stop()
+            event.prevent_default()
+
+    def _walk(self, delta: int) -> bool:
+        """Show the previous (-1) or next (+1) prompt of the history; False when there is none."""
+        history = self._history()
+        if not history or (self._history_at is None and delta > 0):
+            return False
+        if self._history_at is None:
+            self._draft, at = self.text, len(history) - 1
+        else:
+            at = self._history_at + delta
+        if at < 0:
+            return True  # the oldest: stay
+        if at >= len(history):
+            self._history_at = None
+            self.set_text(self._draft)
+            return True
+        self._history_at = at
+        self.set_text(history[at])
+        return True
 
     async def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if self._on_change is None:
@@ -88,7 +139,13 @@ class PromptEditor(TextArea):
                 await asyncio.sleep(0)
 
     def action_submit(self) -> None:
+        self._history_at = None
         self.post_message(self.Submitted(self, self.text))
+
+    def action_clear_prompt(self) -> None:
+        """Empty the prompt (undoable with Ctrl+Z)."""
+        self._history_at = None
+        self.clear()
 
     def set_text(self, text: str) -> None:
         """Replace the prompt and put the cursor at its end."""
@@ -108,7 +165,8 @@ def describe_perplexity(ppl: float, chars: int, unknown: tuple[str, ...], wide: 
         out.append("  how surprised the model is by what you typed" if wide else " (surprise)",
                    style="dim")
     if unknown:
-        out.append(f"  unknown: {''.join(unknown)}", style="bold red")
+        shown = " ".join(terminal_safe(visible(c), single_line=True) for c in unknown)
+        out.append(f"  unknown: {shown}", style="bold red")
     return out
 
 

@@ -1,18 +1,23 @@
-"""The settings panel: every decoding setting as a row you step with keys or the mouse.
+"""The settings panel: every decoding and view setting as a row you step with keys or the mouse.
 
 Each row is ``name ◀ value ▶``. The arrows are clickable; with the panel
-focused, up/down choose a row and left/right (or -/+) step it. The panel never
-changes settings itself: it posts :class:`AdjustSetting` and the screen
-applies the change to the app's ``LiveSettings`` (so a running completion
-picks it up from its next character) and calls :meth:`SettingsPanel.show`.
+focused, ↑↓ choose a row, ←→ step it and Enter types a value (seed, stop
+string) or opens the model picker. Printable keys are not the panel's: they
+go to the prompt (see the main screen). The panel never changes settings
+itself: it posts :class:`AdjustSetting` / :class:`EditSetting` and the screen
+asks the app, whose settings the panel then shows with :meth:`SettingsPanel.show`.
+
+Which rows are live for the current mode comes from the modes table
+(:mod:`charlm.engine.modes`); how a number steps comes from its Spec's ladder
+(:mod:`charlm.engine.settings`, :mod:`charlm.tui.prefs`): no range is written here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,97 +26,107 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
-from charlm.engine.settings import MODE_LABELS, MODES, DecodeSettings
+from charlm.data.sanitize import terminal_safe
+from charlm.engine.modes import mode as mode_of
+from charlm.engine.settings import MODE_LABELS, DecodeSettings, show_escapes
+from charlm.spec import spec_of
 from charlm.store import ModelRecord
-from charlm.trainer.config import ARCH_NAMES
-from charlm.tui.messages import AdjustSetting, ChooseModel
+from charlm.tui.messages import AdjustSetting, ChooseModel, EditSetting, FocusPrompt
+from charlm.tui.prefs import ViewSettings
 
-TEMPERATURES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 1.7,
-                2.0, 2.5, 3.0)
-BEAM_WIDTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64)
-LENGTHS = (10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000, 10_000)
-TOP_KS = (0, 1, 2, 3, 5, 10, 20, 40, 80)
-TOP_PS = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0)
-
-
-def neighbour(values: Sequence[float], current: float, direction: int) -> float:
-    """The next value of a ladder above (direction > 0) or below ``current``.
-
-    ``current`` need not be on the ladder (a CLI value such as 0.75 steps to
-    0.8 or 0.7); past either end of the ladder it stays where it is.
-    """
-    eps = 1e-9
-    if direction > 0:
-        return next((v for v in values if v > current + eps), current)
-    return next((v for v in reversed(values) if v < current - eps), current)
+#: Rows whose value is typed (Enter) rather than only stepped.
+TYPED = ("seed", "stop")
 
 
 def step_setting(s: DecodeSettings, key: str, direction: int) -> DecodeSettings:
-    """``s`` with setting ``key`` moved one step; mode cycles, numbers follow a ladder."""
-    if key == "mode":
-        return s.replace(mode=MODES[(MODES.index(s.mode) + direction) % len(MODES)])
-    if key == "temperature":
-        return s.replace(temperature=neighbour(TEMPERATURES, s.temperature, direction))
-    if key == "beam_width":
-        return s.replace(beam_width=int(neighbour(BEAM_WIDTHS, s.beam_width, direction)))
-    if key == "length":
-        return s.replace(length=int(neighbour(LENGTHS, s.length, direction)))
-    if key == "top_k":
-        return s.replace(top_k=int(neighbour(TOP_KS, s.top_k, direction)))
-    if key == "top_p":
-        return s.replace(top_p=neighbour(TOP_PS, s.top_p, direction))
+    """``s`` with setting ``key`` moved one step: mode cycles, numbers follow their ladder.
+
+    The seed steps "random" ↔ 0, 1, 2...; the stop string is not stepped.
+    """
     if key == "seed":
         if s.seed is None:
             return s.replace(seed=0) if direction > 0 else s
         return s.replace(seed=None if s.seed + direction < 0 else s.seed + direction)
-    raise KeyError(key)
+    if key == "stop":
+        return s
+    return s.replace(**{key: spec_of(DecodeSettings, key).step(getattr(s, key), direction)})
+
+
+def step_view(v: ViewSettings, key: str, direction: int) -> ViewSettings:
+    """``v`` with view setting ``key`` moved one step (a toggle flips)."""
+    from dataclasses import replace
+
+    if key == "confidence":
+        return replace(v, confidence=not v.confidence)
+    return replace(v, **{key: spec_of(ViewSettings, key).step(getattr(v, key), direction)})
+
+
+def _off(value: float, text: str) -> str:
+    return "off" if not value else text
 
 
 @dataclass(frozen=True)
 class Row:
-    """One stepped setting: its key, the label shown, and when it matters."""
+    """One setting: its key (a DecodeSettings or ViewSettings field) and the label shown."""
 
     key: str
     label: str
-    modes: tuple[str, ...] = MODES
+    view: bool = False  # a ViewSettings field (always live)
 
-    def value(self, s: DecodeSettings) -> str:
-        if self.key == "mode":
+    def value(self, s: DecodeSettings, v: ViewSettings) -> str:
+        k = self.key
+        if k == "mode":
             return MODE_LABELS[s.mode]
-        if self.key == "temperature":
+        if k == "temperature":
             return f"{s.temperature:.2f}"
-        if self.key == "top_k":
-            return "off" if s.top_k == 0 else str(s.top_k)
-        if self.key == "top_p":
-            return "off" if s.top_p >= 1.0 else f"{s.top_p:.2f}"
-        if self.key == "seed":
+        if k == "top_k":
+            return _off(s.top_k, str(s.top_k))
+        if k == "top_p":
+            return "off" if s.top_p >= 1.0 else f"{s.top_p:.3g}"
+        if k == "no_repeat_ngram":
+            return _off(s.no_repeat_ngram, str(s.no_repeat_ngram))
+        if k == "length_penalty":
+            return _off(s.length_penalty, f"{s.length_penalty:g}")
+        if k == "stop":
+            return " · ".join(show_escapes(x) for x in s.stop) or "none"
+        if k == "seed":
             return "random" if s.seed is None else str(s.seed)
-        return str(getattr(s, self.key))
+        if k == "pace":
+            return "max" if v.pace == 0 else f"{v.pace}/s"
+        if k == "confidence":
+            return "on" if v.confidence else "off"
+        return str(getattr(s, k))
+
+    def live(self, s: DecodeSettings) -> bool:
+        """Whether the current mode reads this setting (dimmed when not)."""
+        return self.view or mode_of(s.mode).uses(self.key) or self.key == "mode"
 
 
-#: What each mode reads (stream.py): greedy ignores temperature; beam ranks raw
-#: probabilities; only plain sampling filters with top-k / top-p.
 ROWS = (
     Row("mode", "mode"),
-    Row("temperature", "temp", ("sample", "sampled-beam")),
-    Row("beam_width", "beams", ("beam", "sampled-beam")),
+    Row("temperature", "temp"),
+    Row("beam_width", "beams"),
+    Row("num", "results"),
     Row("length", "length"),
-    Row("top_k", "top-k", ("sample",)),
-    Row("top_p", "top-p", ("sample",)),
-    Row("seed", "seed", ("sample", "sampled-beam")),
+    Row("top_k", "top-k"),
+    Row("top_p", "top-p"),
+    Row("no_repeat_ngram", "no-rep"),
+    Row("length_penalty", "penalty"),
+    Row("stop", "stop"),
+    Row("seed", "seed"),
+    Row("pace", "pace", view=True),
+    Row("confidence", "colour", view=True),
 )
-#: Not a decoding setting: how generated text is coloured.
-CONFIDENCE = "confidence"
-KEYS = ("model", *(r.key for r in ROWS), CONFIDENCE)
+VIEW_KEYS = tuple(r.key for r in ROWS if r.view)
+KEYS = ("model", *(r.key for r in ROWS))
 
 
 def model_details(record: ModelRecord | None) -> str:
     """One short line: architecture, size and validation perplexity."""
     if record is None:
         return "toy model"
-    c = record.config
     ppl = "?" if not math.isfinite(record.val_perplexity) else f"{record.val_perplexity:.2f}"
-    return f"{ARCH_NAMES.get(c.arch, c.arch)} {c.layers}×{c.units} · ppl {ppl}"
+    return f"{record.label} · ppl {ppl}"
 
 
 class Arrow(Static):
@@ -125,6 +140,8 @@ class Arrow(Static):
         event.stop()
         if self.key == "model":
             self.post_message(ChooseModel())
+        elif self.key == "stop":
+            self.post_message(EditSetting(self.key))
         else:
             self.post_message(AdjustSetting(self.key, self.direction))
 
@@ -143,43 +160,48 @@ class SettingRow(Horizontal):
         yield Arrow(self.key, +1)
 
     def set_value(self, value: str) -> None:
-        self.query_one(".value", Label).update(value)
+        # Text, not markup: a model name or a stop string is shown as it is (escaped).
+        self.query_one(".value", Label).update(Text(terminal_safe(value, single_line=True)))
 
     def on_click(self, event: events.Click) -> None:
         panel = self.query_ancestor(SettingsPanel)
         panel.selected = KEYS.index(self.key)
         if self.key == "model":
             self.post_message(ChooseModel())
+        elif self.key in TYPED and event.chain > 1:
+            self.post_message(EditSetting(self.key))
 
 
 class SettingsPanel(Widget, can_focus=True):
-    """Model choice, decoding settings and the confidence-colour toggle."""
+    """Model choice, decoding settings, pace and the confidence-colour toggle."""
 
     DEFAULT_CSS = """
     SettingsPanel {
         height: auto;
         border: round $primary 50%;
         border-title-color: $text-primary;
+        border-subtitle-color: $text-muted;
         padding: 0 1;
     }
-    SettingsPanel:focus { border: round $primary; }
+    SettingsPanel:focus { border: heavy $accent; border-title-color: $text-accent; }
     SettingsPanel .setting-row { height: 1; }
-    SettingsPanel .name { width: 7; color: $text-muted; }
+    SettingsPanel .name { width: 8; color: $text-muted; }
     SettingsPanel Arrow { width: 1; color: $text-accent; }
     SettingsPanel Arrow:hover { background: $accent 40%; }
     SettingsPanel .value { width: 1fr; text-align: center; }
     SettingsPanel .-inactive .value { color: $text-disabled; }
     SettingsPanel #model-details { color: $text-muted; width: 1fr; text-align: right; }
-    SettingsPanel:focus .-selected { background: $accent 30%; }
+    SettingsPanel:focus .-selected { background: $accent 40%; }
+    SettingsPanel:focus .-selected .name { color: $text; }
     """
 
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Previous", group=Binding.Group("Row", compact=True)),
-        Binding("down,j", "move(1)", "Next", group=Binding.Group("Row", compact=True)),
-        Binding("left,minus", "step(-1)", "Less", group=Binding.Group("Set", compact=True)),
-        Binding("right,plus,equals_sign", "step(1)", "More",
-                group=Binding.Group("Set", compact=True)),
-        Binding("enter,space", "activate", "Choose model", show=False),
+        Binding("up", "move(-1)", "Previous", group=Binding.Group("Row", compact=True)),
+        Binding("down", "move(1)", "Next", group=Binding.Group("Row", compact=True)),
+        Binding("left", "step(-1)", "Less", group=Binding.Group("Set", compact=True)),
+        Binding("right", "step(1)", "More", group=Binding.Group("Set", compact=True)),
+        Binding("enter", "activate", "Edit"),
+        Binding("tab", "screen.focus_prompt", "Prompt"),
     ]
 
     selected: reactive[int] = reactive(1)
@@ -193,18 +215,22 @@ class SettingsPanel(Widget, can_focus=True):
         yield Label("", id="model-details")
         for row in ROWS:
             yield SettingRow(row.key, row.label)
-        yield SettingRow(CONFIDENCE, "colour")
 
-    def show(self, settings: DecodeSettings, model_name: str, record: ModelRecord | None,
-             confidence: bool) -> None:
+    def on_focus(self) -> None:
+        self.border_subtitle = "↑↓ ←→ ⏎ · tab: prompt"
+
+    def on_blur(self) -> None:
+        self.border_subtitle = ""
+
+    def show(self, settings: DecodeSettings, view: ViewSettings, model_name: str,
+             record: ModelRecord | None) -> None:
         """Display current values; rows the current mode ignores are dimmed."""
         self.query_one("#set-model", SettingRow).set_value(model_name)
-        self.query_one("#model-details", Label).update(model_details(record))
+        self.query_one("#model-details", Label).update(Text(model_details(record)))
         for row in ROWS:
             widget = self.query_one(f"#set-{row.key}", SettingRow)
-            widget.set_value(row.value(settings))
-            widget.set_class(settings.mode not in row.modes, "-inactive")
-        self.query_one(f"#set-{CONFIDENCE}", SettingRow).set_value("on" if confidence else "off")
+            widget.set_value(row.value(settings, view))
+            widget.set_class(not row.live(settings), "-inactive")
 
     def value_of(self, key: str) -> str:
         """The text a row shows (tests read it)."""
@@ -224,8 +250,17 @@ class SettingsPanel(Widget, can_focus=True):
         key = KEYS[self.selected]
         if key == "model":
             self.post_message(ChooseModel())
+        elif key == "stop":
+            self.post_message(EditSetting(key))
         else:
             self.post_message(AdjustSetting(key, direction))
 
     def action_activate(self) -> None:
-        self.action_step(1)
+        """Enter: type the seed or stop string, pick a model; on other rows, back to the prompt."""
+        key = KEYS[self.selected]
+        if key == "model":
+            self.post_message(ChooseModel())
+        elif key in TYPED:
+            self.post_message(EditSetting(key))
+        else:
+            self.post_message(FocusPrompt())

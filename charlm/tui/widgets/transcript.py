@@ -2,12 +2,19 @@
 
 An :class:`Entry` shows the prompt plain and the completion bold in the
 accent colour or, with confidence colouring on, each generated character
-coloured by how likely the model found it. Entries draw with Textual's line
-API over their own word wrapping, which is incremental: appending streamed
-characters re-wraps only the last line and repaints only lines that
-changed, so a 10,000-character completion costs the same per frame as a
-short one. The scroll container stays anchored to the bottom until the user
-scrolls up.
+coloured by how likely the model found it. Where a setting changed while it
+streamed, a mark such as ``‹greedy›`` shows the settings the text after it
+came from. When a completion has several results, the others follow it, one
+per line, numbered; choosing one makes it the completion that is copied,
+saved and continued.
+
+Entries draw with Textual's line API over their own word wrapping
+(:mod:`~charlm.tui.widgets.wrap`), which is incremental: appending streamed
+characters re-wraps only the last line and repaints only lines that changed,
+so a 10,000-character completion costs the same per frame as a short one.
+Every character is escaped for the terminal first (a model's output never
+reaches the terminal raw). The scroll container stays anchored to the bottom
+until the user scrolls up.
 """
 
 from __future__ import annotations
@@ -15,21 +22,27 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from charlm.data.sanitize import terminal_safe
+from charlm.engine.modes import describe
+from charlm.engine.settings import DecodeSettings
+from charlm.tui.widgets.wrap import Wrapped
+
 #: Upper probability bounds of the confidence buckets (component classes entry--conf-N).
 CONFIDENCE_BOUNDS = (0.1, 0.3, 0.6, 0.85)
 BUCKETS = len(CONFIDENCE_BOUNDS) + 1
-PROMPT = -1  # the "bucket" of prompt characters
+PROMPT, MARK, ALT, ALT_LABEL = -1, -2, -3, -4  # "buckets" of what is not generated text
 STATUS_TEXT = {"streaming": " ▍", "cancelled": " ⏹ stopped", "error": " ⚠ failed"}
 
 
@@ -42,66 +55,20 @@ def confidence_bucket(logprob: float) -> int:
     return len(CONFIDENCE_BOUNDS)
 
 
-class Wrapped:
-    """Greedy word wrap of a growing text, kept up to date as characters are appended.
+def display_chars(text: str) -> list[list[str]]:
+    """What each character of ``text`` shows as: itself, or its escape (``\\x1b``) when unsafe."""
+    safe = terminal_safe(text)
+    if safe == text:
+        return [[c if c == "\n" or c.isprintable() else " "] for c in text]
+    return [list(terminal_safe(c)) for c in text]
 
-    A line ends at a newline, or before the character that would overflow
-    ``width`` (after the last space, if the line has one; a space that would
-    overflow is the break and is not shown). Earlier lines never
-    change when text is appended, so :meth:`extend` re-wraps only the last.
-    ``lines`` holds (start, end) character indices; newlines are not in them.
-    """
 
-    def __init__(self, width: int) -> None:
-        self.width = max(1, width)
-        self.chars: list[str] = []
-        self.cells: list[int] = []
-        self.lines: list[tuple[int, int]] = [(0, 0)]
+@dataclass
+class Result:
+    """One result of a generation: its text and the model's log-prob of each character."""
 
-    def extend(self, chars: Sequence[str]) -> int:
-        """Append display characters; returns the index of the first line that changed."""
-        first = len(self.lines) - 1
-        start, _ = self.lines.pop()
-        for char in chars:
-            self.chars.append(char)
-            self.cells.append(0 if char == "\n" else get_character_cell_size(char))
-        self._wrap_from(start)
-        return first
-
-    def rewrap(self, width: int) -> None:
-        self.width = max(1, width)
-        self.lines = []
-        self._wrap_from(0)
-
-    def _wrap_from(self, start: int) -> None:
-        chars, cells, width, lines = self.chars, self.cells, self.width, self.lines
-        used, space = 0, -1
-        i = start
-        while i < len(chars):
-            char = chars[i]
-            if char == "\n":
-                lines.append((start, i))
-                start, used, space = i + 1, 0, -1
-            elif used + cells[i] > width and i > start:
-                if char == " ":  # the overflowing space is the break itself
-                    lines.append((start, i))
-                    start, used, space = i + 1, 0, -1
-                else:
-                    cut = space + 1 if space >= start else i
-                    lines.append((start, cut))
-                    start, used, space = cut, 0, -1
-                    i = cut  # re-place the characters after the break on the new line
-                    continue
-            else:
-                used += cells[i]
-                if char == " ":
-                    space = i
-            i += 1
-        lines.append((start, len(chars)))
-
-    def used(self, line: int) -> int:
-        start, end = self.lines[line]
-        return sum(self.cells[start:end])
+    text: list[str] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
 
 
 class Entry(Widget):
@@ -112,10 +79,15 @@ class Entry(Widget):
         height: auto;
         padding: 0 1;
         margin-top: 1;
+        border-left: blank;
     }
+    Entry.-selected { border-left: thick $accent; }
     Entry > .entry--prompt { color: $text; }
     Entry > .entry--generated { color: $text-accent; text-style: bold; }
     Entry > .entry--status { color: $text-muted; text-style: italic; }
+    Entry > .entry--mark { color: $text-muted; text-style: italic; }
+    Entry > .entry--alt { color: $text-secondary; }
+    Entry > .entry--alt-label { color: $text-muted; }
     Entry > .entry--conf-0 { color: $text-error; text-style: bold; }
     Entry > .entry--conf-1 { color: $text-warning; text-style: bold; }
     Entry > .entry--conf-2 { color: $text-accent; text-style: bold; }
@@ -124,8 +96,8 @@ class Entry(Widget):
     """
 
     COMPONENT_CLASSES = {
-        "entry--prompt", "entry--generated", "entry--status",
-        *(f"entry--conf-{i}" for i in range(BUCKETS)),
+        "entry--prompt", "entry--generated", "entry--status", "entry--mark", "entry--alt",
+        "entry--alt-label", *(f"entry--conf-{i}" for i in range(BUCKETS)),
     }
 
     def __init__(self, prompt: str, confidence: bool = False) -> None:
@@ -133,41 +105,83 @@ class Entry(Widget):
         self.prompt = prompt
         self.confidence = confidence
         self.status = ""
-        self._generated: list[str] = []
-        self._buckets: list[int] = []  # per display character: PROMPT or a confidence bucket
+        self._fixed = Result()  # generated before the latest generation (continuations)
+        self.results: list[Result] = [Result()]
+        self.chosen = 0
+        self._done = True  # the latest generation finished (its other results are shown)
+        #: (position in the generated text, settings from there on): where each generation
+        #: began and where a setting changed live. The saved transcript lists them.
+        self.changes: list[tuple[int, DecodeSettings]] = []
+        self._marks: list[tuple[int, str]] = []  # shown in the text: (position, label)
+        self._buckets: list[int] = []  # per display character: a confidence bucket or a kind
         self._text = Wrapped(80)
         self._strips: dict[int, Strip] = {}
         self._styles: dict[int | str, Style] | None = None
         # When the first generated character was painted (perf_counter; the benchmark reads it).
         self.first_painted_at = 0.0
-        self._add(prompt, [PROMPT] * len(prompt))
+        self._rebuild()
 
+    # -- content --------------------------------------------------------------------------
     @property
     def generated(self) -> str:
-        """All text the model produced for this entry."""
-        return "".join(self._generated)
+        """All text the model produced for this entry (with the chosen result)."""
+        return "".join(self._fixed.text) + "".join(self.results[self.chosen].text)
 
     @property
     def context(self) -> str:
         """Prompt plus completion: what a continuation conditions on."""
         return self.prompt + self.generated
 
+    @property
+    def alternatives(self) -> list[str]:
+        """The texts of every result of the latest generation (the chosen one included)."""
+        return ["".join(r.text) for r in self.results]
+
+    def begin(self, settings: DecodeSettings) -> None:
+        """A generation starts appending here: the chosen result becomes fixed text."""
+        chosen = self.results[self.chosen]
+        self._fixed.text += chosen.text
+        self._fixed.logprobs += chosen.logprobs
+        rebuild = len(self.results) > 1 or self.chosen != 0
+        self.results, self.chosen, self._done = [Result()], 0, False
+        self.changes.append((len(self._fixed.text), settings))
+        if rebuild:
+            self._rebuild()
+
     def append(self, text: str, logprobs: Sequence[float]) -> None:
         """Add streamed characters; ``logprobs`` has one value per character."""
         if not text:
             return
-        self._generated.append(text)
         lps = list(logprobs) + [0.0] * (len(text) - len(logprobs))
+        streamed = self.results[0]
         height = self._height()
-        self._add(text, [confidence_bucket(lp) for lp in lps[: len(text)]])
+        start = len(self._fixed.text) + len(streamed.text)
+        streamed.text.extend(text)
+        streamed.logprobs.extend(lps[: len(text)])
+        chars, buckets = self._generated_display(text, lps, start)
+        self._add(chars, buckets)
         self.refresh(layout=self._height() != height)
 
-    def _add(self, text: str, buckets: list[int]) -> None:
-        shown = [c if c == "\n" or c.isprintable() else " " for c in text]
-        self._buckets.extend(buckets)
-        first = self._text.extend(shown)
-        for y in [y for y in self._strips if y >= first]:
-            del self._strips[y]
+    def add_marks(self, marks: Sequence[tuple[int, DecodeSettings]]) -> None:
+        """Live changes of settings: each shows where the text decided under it begins."""
+        for position, settings in marks:  # ahead of the text shown: drawn when it gets there
+            self.changes.append((position, settings))
+            self._marks.append((position, f"‹{describe(settings)}›"))
+
+    def finish(self, status: str, results: Sequence[tuple[str, Sequence[float]]] = ()) -> None:
+        """The generation ended; ``results`` (text, log-probs) are its others, in rank order."""
+        self._done = True
+        if len(results) > 1 and status == "":
+            self.results = [self.results[0], *(Result(list(t), list(lp)) for t, lp in results[1:])]
+            self._rebuild()
+        self.set_status(status)
+
+    def choose(self, index: int) -> None:
+        """Make result ``index`` of the latest generation the completion."""
+        if 0 <= index < len(self.results) and index != self.chosen:
+            self.chosen = index
+            self._rebuild()
+            self.refresh(layout=True)
 
     def set_status(self, status: str) -> None:
         """"streaming", "cancelled", "error" or "" (finished normally)."""
@@ -180,6 +194,55 @@ class Entry(Widget):
         self.confidence = on
         self._strips.clear()
         self.refresh()
+
+    # -- display characters ---------------------------------------------------------------
+    def _generated_display(self, text: Sequence[str], logprobs: Sequence[float], start: int,
+                           marks: bool = True) -> tuple[list[str], list[int]]:
+        """Display characters and buckets of generated ``text`` beginning at ``start``."""
+        chars: list[str] = []
+        buckets: list[int] = []
+        pending = sorted(m for m in self._marks if start <= m[0] < start + len(text)) if marks else []
+        for i, (shown, lp) in enumerate(zip(display_chars("".join(text)), logprobs, strict=True)):
+            while pending and pending[0][0] == start + i:
+                label = pending.pop(0)[1]
+                chars.extend(label)
+                buckets.extend([MARK] * len(label))
+            chars.extend(shown)
+            buckets.extend([confidence_bucket(lp)] * len(shown))
+        return chars, buckets
+
+    def _rebuild(self) -> None:
+        """Lay the whole entry out again (a result chosen, results added, a continuation)."""
+        chars: list[str] = []
+        buckets: list[int] = []
+        for shown in display_chars(self.prompt):
+            chars.extend(shown)
+            buckets.extend([PROMPT] * len(shown))
+        fixed, chosen = self._fixed, self.results[self.chosen]
+        for part, start, marks in ((fixed, 0, True), (chosen, len(fixed.text), self.chosen == 0)):
+            c, b = self._generated_display(part.text, part.logprobs, start, marks)
+            chars += c
+            buckets += b
+        if self._done and len(self.results) > 1:
+            for i, result in enumerate(self.results):
+                if i == self.chosen:
+                    continue
+                label = f"\n#{i + 1} "
+                chars.extend(label)
+                buckets.extend([ALT_LABEL] * len(label))
+                for shown in display_chars("".join(result.text)):
+                    chars.extend(shown)
+                    buckets.extend([ALT] * len(shown))
+        self._buckets = []
+        self._text = Wrapped(self._text.width)
+        self._strips.clear()
+        self._add(chars, buckets)
+
+    def _add(self, chars: list[str], buckets: list[int]) -> None:
+        self._buckets.extend(buckets)
+        first = self._text.extend(chars)
+        for y in [y for y in self._strips if y >= first]:
+            del self._strips[y]
 
     # -- drawing --------------------------------------------------------------------------
     def notify_style_update(self) -> None:
@@ -214,7 +277,7 @@ class Entry(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         self._wrap(width)
-        if self._generated and not self.first_painted_at:
+        if not self.first_painted_at and self.results[0].text:
             self.first_painted_at = time.perf_counter()
         strip = self._strips.get(y)
         if strip is None:
@@ -224,6 +287,9 @@ class Entry(Widget):
     def _style(self, key: int | str) -> Style:
         if self._styles is None:  # resolving CSS costs ~1 ms a style: once per theme
             self._styles = {PROMPT: self.get_component_rich_style("entry--prompt"),
+                            MARK: self.get_component_rich_style("entry--mark"),
+                            ALT: self.get_component_rich_style("entry--alt"),
+                            ALT_LABEL: self.get_component_rich_style("entry--alt-label"),
                             "generated": self.get_component_rich_style("entry--generated"),
                             "status": self.get_component_rich_style("entry--status"),
                             "base": self.rich_style}
@@ -232,8 +298,8 @@ class Entry(Widget):
         return self._styles[key]
 
     def _char_style(self, bucket: int) -> Style:
-        if bucket == PROMPT:
-            return self._style(PROMPT)
+        if bucket < 0:
+            return self._style(bucket)
         return self._style(bucket if self.confidence else "generated")
 
     def _build_line(self, y: int, width: int) -> Strip:
@@ -260,9 +326,14 @@ class Entry(Widget):
             out.append(char, self._char_style(bucket))
         return out
 
+    @property
+    def shown(self) -> str:
+        """The entry's text as displayed (escapes, marks and other results included)."""
+        return "".join(self._text.chars)
+
 
 class Transcript(VerticalScroll):
-    """All entries of this session, newest at the bottom."""
+    """All entries of this session, newest at the bottom; one of them is selected."""
 
     DEFAULT_CSS = """
     Transcript {
@@ -270,9 +341,14 @@ class Transcript(VerticalScroll):
         border-title-color: $text-primary;
         height: 1fr;
     }
-    Transcript:focus { border: round $primary; }
+    Transcript:focus { border: round $accent; }
     Transcript > .hint { color: $text-muted; padding: 0 1; }
     """
+
+    BINDINGS = [
+        Binding("up", "select(-1)", "Previous entry", show=False),
+        Binding("down", "select(1)", "Next entry", show=False),
+    ]
 
     HINT = ("Type a prompt below and press Enter: the model's continuation streams in here, "
             "after your text.")
@@ -282,6 +358,7 @@ class Transcript(VerticalScroll):
         self.border_title = "transcript"
         self.confidence = False
         self._entries: list[Entry] = []
+        self._selected: int | None = None  # None: the last entry
 
     def compose(self):
         yield Static(self.HINT, classes="hint")
@@ -297,10 +374,32 @@ class Transcript(VerticalScroll):
     def last(self) -> Entry | None:
         return self._entries[-1] if self._entries else None
 
+    @property
+    def selected(self) -> Entry | None:
+        """The entry copy and "next result" act on: the one chosen with ↑↓ or a click, else the last."""
+        if self._selected is not None and self._selected < len(self._entries):
+            return self._entries[self._selected]
+        return self.last
+
+    def select(self, entry: Entry | None) -> None:
+        self._selected = None if entry is None else self._entries.index(entry)
+        for e in self._entries:
+            e.set_class(e is entry, "-selected")
+        if entry is not None and entry.is_mounted:
+            self.scroll_to_widget(entry, animate=False)
+
+    def action_select(self, delta: int) -> None:
+        if not self._entries:
+            return
+        current = self._entries.index(self.selected) if self.selected is not None else 0
+        self.select(self._entries[max(0, min(len(self._entries) - 1, current + delta))])
+
     def new_entry(self, prompt: str) -> Entry:
         """An entry for ``prompt``, last in the transcript but not shown until :meth:`show`."""
         entry = Entry(prompt, self.confidence)
         self._entries.append(entry)
+        if self._selected is not None:
+            self.select(None)
         return entry
 
     def show(self, entry: Entry) -> None:
@@ -319,6 +418,7 @@ class Transcript(VerticalScroll):
 
     def clear(self) -> None:
         self._entries.clear()
+        self._selected = None
         self.remove_children()
         self.mount(Static(self.HINT, classes="hint"))
 
@@ -326,6 +426,13 @@ class Transcript(VerticalScroll):
         self.confidence = on
         for entry in self._entries:
             entry.set_confidence(on)
+
+    def on_click(self, event) -> None:
+        widget = event.widget
+        while widget is not None and not isinstance(widget, Entry):
+            widget = widget.parent
+        if isinstance(widget, Entry):
+            self.select(widget)
 
     @property
     def text(self) -> str:

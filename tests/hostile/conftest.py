@@ -1,0 +1,43 @@
+"""Helpers for the attack suite: real processes, as an attacker or a crash would use them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, home: Path, *, env: dict | None = None, timeout: float = 120,
+           check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with the store at ``home``."""
+    full_env = {**os.environ, "CHARLM_HOME": str(home), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3",
+                **(env or {})}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            env=full_env, timeout=timeout, cwd=ROOT)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def spawn(args: list[str], home: Path, **kwargs) -> subprocess.Popen:
+    """Start ``python -m ARGS...`` with the store at ``home`` (stdout/stderr piped, text)."""
+    env = {**os.environ, "CHARLM_HOME": str(home), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT, **kwargs)
+
+
+@pytest.fixture
+def visible_models(charlm_home):
+    """The model folders a user would see (no dot-folders)."""
+
+    def names() -> list[str]:
+        root = charlm_home / "models"
+        return sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
+
+    return names
