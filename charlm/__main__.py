@@ -1,6 +1,6 @@
 """`python -m charlm` is `charlm`."""
 
-from charlm.tui.cli import main
+from charlm.entry import charlm
 
 if __name__ == "__main__":
-    main()
+    charlm()

@@ -130,20 +130,20 @@ def _join_cue(lines: list[str]) -> str:
 
 def _srt_body(parsed: Parsed, text: str, start: int, end: int, *, in_cue: bool, before_cue: bool) -> None:
     """Read ``text[start:end]``: the lines between two timing lines (or the file's ends)."""
-    lines = text[start:end].split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if before_cue and lines and _INDEX.match(lines[-1]):
+    body = text[start:end]
+    stripped = body.lstrip()
+    if not stripped:
+        return
+    start += len(body) - len(stripped)
+    lines = stripped.rstrip().split("\n")
+    if before_cue and _INDEX.match(lines[-1]):
         lines.pop()  # the number of the cue that follows
         while lines and not lines[-1].strip():
             lines.pop()
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    if first == len(lines):
-        return
-    if in_cue and len(lines) - first <= MAX_CUE_LINES and all(ln.strip() for ln in lines[first:]):
-        kept = lines[first:]  # the usual cue: a few lines of text, nothing else
+        if not lines:
+            return
+    if in_cue and len(lines) <= MAX_CUE_LINES and all(ln.strip() for ln in lines):
+        kept = lines  # the usual cue: a few lines of text, nothing else
     else:
         # A blank line inside a cue happens; more text than a cue holds after one is not a cue.
         overflow = sum(1 for ln in lines if ln.strip()) > MAX_CUE_LINES

@@ -72,6 +72,9 @@ class Engine:
         weights = store.load_weights(record)
         arch = archs.of(record.config.arch)
         if backend == "keras":
+            from charlm.tf_quiet import quiet_tensorflow
+
+            quiet_tensorflow()
             model: StepModel = arch.keras_runtime(record.config.arch, weights)
         else:
             model = arch.runtime(record.config.arch, weights)

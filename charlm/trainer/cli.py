@@ -18,6 +18,7 @@ from charlm.trainer.cli_support import (
     shown,
     stop_signals_interrupt,
 )
+from charlm.trainer.distribute import STRATEGIES
 from charlm.trainer.options import config_from_options, model_options, pop_model_options
 
 
@@ -51,8 +52,12 @@ def _fit_config(name: str, options: dict, resume: bool):
               help="Retrain even if an identical model is cached; replace a model of that name.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted model, or train a finished one further "
                                             "(with a larger --epochs or --time-limit).")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="auto: one device, or all GPUs when there are several; mirrored: all local GPUs (or CPU "
+                   "replicas); multi-worker: several machines, from TF_CONFIG (see docs/scaling.md).")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Write TensorBoard scalars here.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per epoch, then a final one.")
-def fit(corpus, sample, name, force, resume, as_json, **options) -> None:
+def fit(corpus, sample, name, force, resume, strategy, log_dir, as_json, **options) -> None:
     """Train a model on CORPUS (.srt, .vtt, .txt, .md files, folders, or - for stdin).
 
     Validation is the last part of the corpus, never trained on; training stops
@@ -60,10 +65,13 @@ def fit(corpus, sample, name, force, resume, as_json, **options) -> None:
     weights. Ctrl-C (or SIGTERM, SIGHUP) saves the best model so far.
     """
     from charlm import store
+    from charlm.trainer.distribute import make_cluster
     from charlm.trainer.fit import fit as fit_model
     from charlm.trainer.render import FitRenderer
+    from charlm.trainer.tensorboard import Tee, TensorBoardLog
 
     console = Console(stderr=as_json)
+    warnings = Console(stderr=True)
     model_opts = pop_model_options(options)
     renderer = FitRenderer(console, as_json)
     with stop_signals_interrupt() as stopped:
@@ -72,9 +80,12 @@ def fit(corpus, sample, name, force, resume, as_json, **options) -> None:
                 paths = corpus_paths(corpus, sample)
                 name = name_or_default(name, paths, sample, corpus, model_opts.get("arch") or "lstm")
                 config = _fit_config(name, model_opts, resume)
-                store.ensure_writable()
-                data = load_for(paths, config.normalization, console)
-                drive(fit_model(data, config, name, force=force, resume=resume), renderer)
+                cluster = make_cluster(strategy)
+                if cluster.is_chief:
+                    store.ensure_writable()
+                data = load_for(paths, config.normalization, warnings)
+                sink = Tee(renderer, TensorBoardLog(log_dir, name, enabled=cluster.is_chief))
+                drive(fit_model(data, config, name, force=force, resume=resume, cluster=cluster), sink)
         except KeyboardInterrupt:
             renderer.close()
             console.print("[yellow]interrupted[/] before the first epoch ended: nothing saved")
@@ -196,4 +207,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from charlm.entry import charlm_train
+
+    charlm_train()

@@ -22,13 +22,9 @@ STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasatt
 
 def shown(value: Any) -> str:
     """A file name, path or model name for rich output: markup escaped, control characters visible."""
-    try:
-        from charlm.data.sanitize import terminal_safe
-    except ImportError:  # pragma: no cover - during the reshaping only
-        text = str(value)
-    else:
-        text = terminal_safe(str(value), single_line=True)
-    return escape(text)
+    from charlm.data.sanitize import terminal_safe
+
+    return escape(terminal_safe(str(value), single_line=True))
 
 
 def corpus_paths(corpus: tuple[str, ...], sample: str | None) -> list[str]:
@@ -105,6 +101,17 @@ def exit_code(stopped: _Stopped) -> int:
     return EXIT_INTERRUPTED if stopped.signum == signal.SIGINT else 128 + int(stopped.signum)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so nothing more fails writing to a closed pipe."""
+    import os
+    import sys
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def drive(events: Iterator, render: Callable[[Any], None]) -> bool:
     """Run an event generator, rendering each event; returns True if it was interrupted.
 
@@ -125,6 +132,9 @@ def drive(events: Iterator, render: Callable[[Any], None]) -> bool:
             try:
                 render(event)
             except KeyboardInterrupt:
+                throw = interrupted = True
+            except BrokenPipeError:  # `charlm-train fit ... | head`: stop as Ctrl-C does, saving
+                _silence_stdout()
                 throw = interrupted = True
     finally:
         close = getattr(render, "close", None)

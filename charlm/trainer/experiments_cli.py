@@ -8,7 +8,6 @@ so ``charlm-train --help`` stays fast. Helpers shared with `fit` come from
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
@@ -134,7 +133,7 @@ def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, pl
             check_available()
         paths = corpus_paths(corpus, sample)
         configs = [config_from_options(model_opts, arch=a, strict=False) for a in arch_list]
-        data = load_for(paths, normalization_from_options(model_opts), console)
+        data = load_for(paths, normalization_from_options(model_opts), Console(stderr=True))
         events = compare_models(data, configs, name_or_default(base, paths, sample, corpus, ""), prompt=prompt,
                                 length=length, force=force)
         drive(events, view)
@@ -144,7 +143,9 @@ def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, pl
 
             plot_histories([r.record for r in rows], Path(plot))
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        from charlm.trainer.render import dumps
+
+        click.echo(dumps([r.to_dict() for r in rows], indent=2))
     elif rows:
         out = Console()
         out.print(_compare_table(rows))
@@ -171,10 +172,10 @@ class _TuneView:
             s = event.spec
             limit = f"at most {s.max_trials} trials" if s.max_trials else "as many trials as Hyperband schedules"
             con.print(
-                f"[bold]{event.name}[/]: Hyperband search, up to {s.max_epochs} epochs per trial, {limit}; "
+                f"[bold]{shown(event.name)}[/]: Hyperband search, up to {s.max_epochs} epochs per trial, {limit}; "
                 f"{event.train_chars:,} training / {event.val_chars:,} validation characters"
             )
-            con.print(f"search state: {event.folder}", highlight=False)
+            con.print(f"search state: {shown(event.folder)}", highlight=False)
             if event.resumed:
                 con.print(f"resuming: {event.completed_trials} finished trials are kept")
         elif isinstance(event, tune.TrialStarted):
@@ -285,7 +286,7 @@ def tune(corpus, sample, name, archs_text, resume, force, as_json, **options) ->
         arch_list = parse_archs(archs_text)
         paths = corpus_paths(corpus, sample)
         name = name_or_default(name, paths, sample, corpus, "tuned")
-        data = load_for(paths, normalization_from_options(norm_opts), console)
+        data = load_for(paths, normalization_from_options(norm_opts), Console(stderr=True))
         spec = tuning.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
         try:
             result = tuning.search(data, name, spec, resume=resume, force=force, report=_TuneView(console))

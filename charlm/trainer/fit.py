@@ -24,6 +24,7 @@ from charlm.config import ModelConfig
 from charlm.data.corpus import Corpus
 from charlm.errors import ConfigError, CorruptModelError, ModelNotFoundError
 from charlm.store import CorpusInfo, EpochRecord, ModelRecord
+from charlm.trainer.distribute import Cluster
 from charlm.trainer.loop import EpochResult, Trainer, make_batches, prepare, skip_epochs
 
 
@@ -67,11 +68,14 @@ class EpochEnd:
 @dataclass(frozen=True)
 class FitFinished:
     """``reason``: early-stop, max-epochs, time-limit, diverged, interrupted or cached.
-    ``record`` is None only when interrupted before the first epoch ended (nothing was saved)."""
+    ``record`` is None when interrupted before the first epoch ended (nothing was saved), and
+    on the workers of a multi-worker run other than the chief (only the chief saves; the
+    others get the best ``weights`` they trained, the same as the chief's)."""
 
     record: ModelRecord | None
     reason: str
     train_seconds: float
+    weights: dict[str, np.ndarray] | None = None
 
 
 FitEvent = FitStarted | BatchEnd | EpochEnd | FitFinished
@@ -96,6 +100,9 @@ def stalled_epochs(history: tuple[EpochRecord, ...] | list[EpochRecord]) -> int:
 
 
 def versions() -> dict[str, str]:
+    from charlm.tf_quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     import keras
     import tensorflow as tf
 
@@ -139,17 +146,25 @@ def existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resume
 
 
 def fit(corpus: Corpus, config: ModelConfig, name: str, *, force: bool = False, resume: bool = False,
-        strategy=None) -> Iterator[FitEvent]:
+        cluster: Cluster | None = None) -> Iterator[FitEvent]:
     """Train (or reuse, or resume) the model ``name`` on ``corpus``; yields progress events.
+
+    ``cluster`` (:func:`charlm.trainer.distribute.make_cluster`) trains on several devices or
+    machines; only its chief touches the store, and every worker must be given the same corpus,
+    config, name and flags.
 
     Raises:
         CorpusError: the corpus is too short for the configuration.
         ConfigError, InvalidNameError: bad options or a name clash.
         ModelBusyError: another process is training that name; StoreError: the store is not writable.
+        WorkerLostError: a worker of a multi-worker run stopped answering (nothing is saved).
     """
     store.validate_name(name)
     if corpus.normalization != config.normalization:
         raise ConfigError("the corpus was loaded with a normalisation that differs from the config")
+    if cluster is not None and not cluster.is_chief:
+        yield from _worker(corpus, config, name, resume, cluster)
+        return
     with store.hold(name):
         previous = existing(name, corpus, config, force, resume)
         if previous is not None and not resume:
@@ -162,15 +177,26 @@ def fit(corpus: Corpus, config: ModelConfig, name: str, *, force: bool = False, 
                 yield FitFinished(previous, "cached", 0.0)
                 return
         store.ensure_writable()
-        yield from _train(corpus, config, name, previous, strategy)
+        yield from _train(corpus, config, name, previous, cluster)
+
+
+def _worker(corpus: Corpus, config: ModelConfig, name: str, resume: bool, cluster: Cluster) -> Iterator[FitEvent]:
+    """A non-chief worker: the same training, reading the store only to resume, never writing."""
+    previous = None
+    if resume:
+        previous = store.load_record(name)
+        config = previous.config.replace(training=previous.config.training.replace(
+            **{k: getattr(config.training, k) for k in config.training.BUDGET}))
+    yield from _train(corpus, config, name, previous, cluster)
 
 
 def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord | None,
-           strategy) -> Iterator[FitEvent]:
+           cluster: Cluster | None) -> Iterator[FitEvent]:
     t = config.training
     data = prepare(corpus, config, previous.vocabulary if previous else None)
     vocab = data.vocab
-    trainer = Trainer(config, len(vocab), strategy)
+    trainer = Trainer(config, len(vocab), cluster)
+    chief = trainer.cluster.is_chief
     rng = np.random.default_rng(t.seed)
     history: list[EpochRecord] = list(previous.history) if previous else []
     best_weights: dict[str, np.ndarray] | None = None
@@ -182,7 +208,7 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
         best_ppl, best_epoch = previous.val_perplexity, previous.best_epoch
         trainer.set_lr_scale(t.lr_decay ** stalled_epochs(history))
         trainer.steps = t.warmup  # warm-up happened in the first run
-        skip_epochs(config, data, rng, len(history))
+        skip_epochs(config, data, rng, len(history), trainer.replicas)
     corpus_info = CorpusInfo(
         fingerprint=corpus.fingerprint, sources=corpus.sources, chars=len(corpus.text),
         documents=len(corpus.documents), train_chars=len(data.split.train), val_chars=len(data.split.val),
@@ -195,14 +221,13 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
                            status=status, versions=versions(), stop_reason=reason)
 
     first_epoch = len(history) + 1
-    n_batches = len(make_batches(config, data.train_ids, np.random.default_rng(0)))
+    n_batches = len(make_batches(config, data.train_ids, np.random.default_rng(0), trainer.replicas))
     yield FitStarted(name, config, archs.of(config.arch).count_params(config.arch, len(vocab)), len(vocab),
                      len(data.split.train), len(data.split.val), data.split.by, n_batches, first_epoch,
-                     unigram_perplexity(data.train_ids, data.val_ids, len(vocab)),
-                     trainer.strategy.num_replicas_in_sync)
+                     unigram_perplexity(data.train_ids, data.val_ids, len(vocab)), trainer.replicas)
     reason = "max-epochs"
     deadline = time.monotonic() + t.time_limit if t.time_limit else None
-    replicas = trainer.strategy.num_replicas_in_sync
+    replicas = trainer.replicas
     try:
         for epoch in range(first_epoch, t.max_epochs + 1):
             started = time.perf_counter()
@@ -227,21 +252,24 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
             if not math.isfinite(res.val_perplexity):
                 reason = "diverged"
                 break
-            if not res.complete or (deadline is not None and time.monotonic() >= deadline):
+            if not res.complete or (deadline is not None and trainer.past(deadline)):
                 reason = "time-limit"
                 break
             if t.patience > 0 and epoch - best_epoch >= t.patience:
                 reason = "early-stop"
                 break
     except KeyboardInterrupt:
-        if best_weights is None:
-            yield FitFinished(None, "interrupted", train_seconds)
+        if best_weights is None or not chief:
+            yield FitFinished(None, "interrupted", train_seconds, best_weights)
             return
         saved = store.save_model(name, record("interrupted", "interrupted"), best_weights)
         yield FitFinished(saved, "interrupted", train_seconds)
         return
     if best_weights is None:
         raise ConfigError("training diverged before the first epoch ended; try a lower --lr")
+    if not chief:
+        yield FitFinished(None, reason, train_seconds, best_weights)
+        return
     saved = store.save_model(name, record("complete", reason), best_weights)
     yield FitFinished(saved, reason, train_seconds)
 

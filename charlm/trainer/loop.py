@@ -28,6 +28,7 @@ from charlm.data.corpus import Corpus
 from charlm.data.split import Split, split_corpus
 from charlm.data.vocab import Vocabulary
 from charlm.engine.scoring import prime_id, score_ids
+from charlm.trainer.distribute import Cluster, lost
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,12 @@ def prepare(corpus: Corpus, config: ModelConfig, vocab: Vocabulary | None = None
                     prime_id(vocab, corpus.separator))
 
 
-def make_batches(config: ModelConfig, train_ids: np.ndarray, rng: np.random.Generator):
-    """One epoch of (inputs, targets) batches: shuffled chunks, or streams when stateful."""
+def make_batches(config: ModelConfig, train_ids: np.ndarray, rng: np.random.Generator, replicas: int = 1):
+    """One epoch of (inputs, targets) global batches (``replicas * batch_size`` rows, each
+    replica trains on its own rows): shuffled chunks, or streams when stateful."""
     t = config.training
     make = stream_batches if t.stateful else epoch_batches
-    return make(train_ids, t.seq_length, t.batch_size, rng)
+    return make(train_ids, t.seq_length, t.batch_size * replicas, rng)
 
 
 def validation_perplexity(config: ModelConfig, weights: dict[str, np.ndarray], data: Prepared) -> float:
@@ -86,16 +88,20 @@ class Trainer:
     Args:
         config: the model's configuration.
         vocab_size: output classes.
-        strategy: a ``tf.distribute`` strategy (None: the default, one device).
+        cluster: where to train (:func:`charlm.trainer.distribute.make_cluster`); None: one device.
     """
 
-    def __init__(self, config: ModelConfig, vocab_size: int, strategy=None):
+    def __init__(self, config: ModelConfig, vocab_size: int, cluster: Cluster | None = None):
+        from charlm.tf_quiet import quiet_tensorflow
+
+        quiet_tensorflow()
         import keras
         import tensorflow as tf
 
         self.config = config
         self.vocab_size = vocab_size
-        self.strategy = strategy or tf.distribute.get_strategy()
+        self.cluster = cluster or Cluster(tf.distribute.get_strategy())
+        self.strategy = self.cluster.strategy
         t = config.training
         keras.utils.set_random_seed(t.seed)
         arch = archs.of(config.arch)
@@ -109,21 +115,53 @@ class Trainer:
         self.steps = 0
         self._step = self._compile_step()
 
+    @property
+    def replicas(self) -> int:
+        return self.cluster.replicas
+
+    @property
+    def global_batch(self) -> int:
+        """Rows of one step over all replicas (``--batch-size`` is per replica)."""
+        return self.config.training.batch_size * self.replicas
+
     # -- the step ------------------------------------------------------------------------
     def _compile_step(self) -> Callable:
+        """The training step: replica r takes rows ``r*B .. (r+1)*B`` of the global batch,
+        the mean loss's gradients are summed over replicas (each loss is divided by the
+        replica count), clipped per tensor as Keras's ``clipnorm`` does, then applied.
+
+        Gradients are all-reduced here, before clipping, so a run on N replicas with
+        batch B computes exactly the update of one replica with batch N*B; the
+        optimiser then receives each replica's share (the global gradient / N), which
+        its own all-reduce sums back to the global gradient.
+        """
         import tensorflow as tf
 
         model, optimizer = self.model, self.optimizer
-        replicas = self.strategy.num_replicas_in_sync
+        replicas, rows = self.replicas, self.config.training.batch_size
+        clipnorm = self.config.training.clipnorm
 
         def replica_step(x, y):
+            ctx = tf.distribute.get_replica_context()
+            start = ctx.replica_id_in_sync_group * rows
+            x, y = x[start : start + rows], y[start : start + rows]
             with tf.GradientTape() as tape:
                 logits = model(x, training=True)
-                per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(y, tf.int32),
+                                                                           logits=logits)
                 loss = tf.reduce_mean(per_token)
-                scaled = loss / replicas  # gradients are summed over replicas
-            grads = tape.gradient(scaled, model.trainable_variables)
-            optimizer.apply(grads, model.trainable_variables)
+                share = loss / replicas  # summed over replicas below: the global mean's gradient
+            pairs = [(g, v) for g, v in zip(tape.gradient(share, model.trainable_variables),
+                                            model.trainable_variables, strict=True) if g is not None]
+            # Embedding gradients come as IndexedSlices: dense is cheap for a character vocabulary.
+            grads, variables = [tf.convert_to_tensor(g) for g, _ in pairs], [v for _, v in pairs]
+            if replicas > 1:
+                grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            if clipnorm:
+                grads = [tf.clip_by_norm(g, clipnorm) for g in grads]
+            if replicas > 1:
+                grads = [g / replicas for g in grads]
+            optimizer.apply(grads, variables)
             return loss
 
         @tf.function(reduce_retracing=True)
@@ -134,10 +172,19 @@ class Trainer:
         return step
 
     def train_batch(self, x: np.ndarray, y: np.ndarray):
-        """One optimisation step; returns the loss as a tensor (read it only when needed)."""
+        """One optimisation step on a global batch (``replicas * batch_size`` rows); returns
+        the mean loss as a tensor (read it only when needed)."""
         self._apply_warmup()
         self.steps += 1
-        return self._step(x, y)
+        if self.cluster.workers == 1:
+            return self._step(x, y)
+        import tensorflow as tf
+
+        try:
+            return self._step(x, y)
+        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                tf.errors.InternalError, tf.errors.AbortedError) as exc:
+            raise lost(exc) from None
 
     def _apply_warmup(self) -> None:
         warm = self.config.training.warmup
@@ -147,7 +194,7 @@ class Trainer:
     # -- weights and learning rate ---------------------------------------------------------
     @property
     def learning_rate(self) -> float:
-        return float(self.optimizer.learning_rate)
+        return float(np.asarray(self.optimizer.learning_rate.numpy()))
 
     def decay(self) -> None:
         """An epoch without improvement: multiply the learning rate by ``lr_decay``."""
@@ -191,21 +238,28 @@ class Trainer:
             deadline: a ``time.monotonic()`` value; the epoch ends after the step that passes it.
         """
         started = time.perf_counter()
-        batches = make_batches(self.config, data.train_ids, rng)
+        batches = make_batches(self.config, data.train_ids, rng, self.replicas)
         self.reset_states()
         total, done, complete = 0.0, 0, True
         for b, (x, y) in enumerate(batches, 1):
             total += float(self.train_batch(x, y))
             done = b
             yield b, len(batches), total / b
-            if deadline is not None and time.monotonic() >= deadline and b < len(batches):
+            if deadline is not None and b < len(batches) and self.past(deadline):
                 complete = False
                 break
         weights = self.weights()
-        val_ppl = validation_perplexity(self.config, weights, data)
-        chars = sum(int(y.size) for _, y in batches[:done]) * self.strategy.num_replicas_in_sync
+        # The chief validates; every worker continues with its number (one collective).
+        val_ppl = validation_perplexity(self.config, weights, data) if self.cluster.is_chief else 0.0
+        val_ppl = float(self.cluster.agree([val_ppl])[0])
+        chars = sum(int(y.size) for _, y in batches[:done])
         return EpochResult(total / max(done, 1), val_ppl, weights, time.perf_counter() - started, done, chars,
                            complete)
+
+    def past(self, deadline: float) -> bool:
+        """Whether the chief's clock has passed ``deadline`` (the same answer on every worker)."""
+        late = time.monotonic() >= deadline
+        return bool(self.cluster.agree([float(late)])[0]) if self.cluster.workers > 1 else late
 
     def epoch(self, data: Prepared, rng: np.random.Generator, *, deadline: float | None = None) -> EpochResult:
         """:meth:`epoch_steps` run to its end."""
@@ -217,19 +271,20 @@ class Trainer:
                 return stop.value
 
 
-def skip_epochs(config: ModelConfig, data: Prepared, rng: np.random.Generator, epochs: int) -> None:
+def skip_epochs(config: ModelConfig, data: Prepared, rng: np.random.Generator, epochs: int,
+                replicas: int = 1) -> None:
     """Draw ``epochs`` epochs' batches from ``rng`` without training, so a resumed run's
     epoch k gets the batches an uninterrupted run's epoch k would have."""
     for _ in range(epochs):
-        make_batches(config, data.train_ids, rng)
+        make_batches(config, data.train_ids, rng, replicas)
 
 
 def _optimizer(config: ModelConfig):
     import keras
 
     t = config.training
-    common = dict(learning_rate=t.learning_rate, clipnorm=t.clipnorm or None, use_ema=t.ema > 0,
-                  ema_momentum=t.ema or 0.99)
+    # Clipping is done by the training step, on the gradient summed over replicas.
+    common = dict(learning_rate=t.learning_rate, use_ema=t.ema > 0, ema_momentum=t.ema or 0.99)
     if t.optimizer == "adam":
         return keras.optimizers.Adam(**common)
     if t.optimizer == "adamw":

@@ -8,7 +8,6 @@ escape sequence is printed as it is, never interpreted.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterator
@@ -25,10 +24,8 @@ from charlm.trainer.fit import BatchEnd, EpochEnd, FitEvent, FitFinished, FitSta
 
 def dumps(obj: Any, indent: int | None = None) -> str:
     """JSON for machines: non-ASCII kept, but control and bidi characters escaped."""
-    try:
-        from charlm.data.sanitize import json_dumps
-    except ImportError:  # pragma: no cover - during the reshaping only
-        return json.dumps(obj, indent=indent, ensure_ascii=False)
+    from charlm.data.sanitize import json_dumps
+
     return json_dumps(obj, indent=indent)
 
 
@@ -163,6 +160,10 @@ class FitRenderer:
         elif isinstance(event, FitFinished):
             self.close()
             rec = event.record
+            if rec is None and event.weights is not None:
+                con.print(f"stopped by {event.reason} after {event.train_seconds:.0f}s; "
+                          "the chief of this multi-worker run saved the model")
+                return
             if rec is None:
                 con.print("[yellow]interrupted before the first epoch ended: nothing saved[/]")
                 return

@@ -53,6 +53,9 @@ RESUMABLE_CHANGES = ("max_trials",)
 
 def require_keras_tuner():
     """The keras_tuner module; raises MissingExtraError (a one-line error naming the extra) without it."""
+    from charlm.tf_quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     try:
         import keras_tuner
     except ImportError:
@@ -192,6 +195,8 @@ class TrialEpoch:
     loss: float
     val_perplexity: float
     seconds: float
+    learning_rate: float = 0.0
+    chars_per_second: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -326,7 +331,8 @@ def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch
             trainer.decay()
         best = min(best, ppl)
         hooks.on_epoch_end(epoch, {"loss": result.loss, OBJECTIVE: ppl})
-        report(TrialEpoch(trial_id, epoch + 1, result.loss, ppl, result.seconds))
+        report(TrialEpoch(trial_id, epoch + 1, result.loss, ppl, result.seconds, trainer.learning_rate,
+                          result.chars / max(result.seconds, 1e-9)))
         if not math.isfinite(ppl):
             break
     hooks.on_train_end()

@@ -96,7 +96,8 @@ class CharlmApp(App[None]):
         record = self.engine.record
         if record is None:
             return "toy"
-        return f"{record.name} (built-in)" if record.builtin else record.name
+        name = terminal_safe(record.name, single_line=True)  # a folder name can be anything
+        return f"{name} (built-in)" if record.builtin else name
 
     def update_settings(self, settings: DecodeSettings) -> None:
         """Make ``settings`` live (a running completion uses them from its next character) and save them."""

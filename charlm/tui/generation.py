@@ -24,6 +24,7 @@ from textual.message import Message
 from charlm.engine.engine import Engine
 from charlm.engine.settings import DecodeSettings, LiveSettings
 from charlm.tui.messages import StreamBuffer, StreamDone, StreamProgress
+from charlm.tui.widgets.entry import Entry
 
 #: Measured chars/s are over this many seconds of the stream.
 RATE_WINDOW = 1.0
@@ -38,7 +39,7 @@ class Generation:
     """
 
     number: int
-    entry: object  # the transcript Entry (kept opaque here: no widget import)
+    entry: Entry
     settings: DecodeSettings
     offset: int
     buffer: StreamBuffer = field(default_factory=StreamBuffer)

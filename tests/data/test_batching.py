@@ -1,11 +1,11 @@
-"""Training chunks and batches: contiguous, shifted targets, reproducible, leak-free."""
+"""Training chunks and batches: contiguous, shifted targets, reproducible, lazy, shardable, leak-free."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from charlm.data.batching import epoch_batches, epoch_chunks
+from charlm.data.batching import Batches, epoch_batches, epoch_chunks, skip_epoch, stream_batches
 from charlm.data.corpus import Corpus, load_corpus
 from charlm.data.normalize import Normalization
 from charlm.data.split import split_corpus
@@ -154,6 +154,130 @@ def test_same_seed_same_batches():
     for (ai, at), (bi, bt) in zip(a, b, strict=True):
         assert np.array_equal(ai, bi)
         assert np.array_equal(at, bt)
+
+
+# ----------------------------------------------------- lazy, as the lists were
+
+
+def listed_epoch_batches(ids, seq_length, batch_size, rng):
+    """The epoch as charlm made it before batches were lazy: the whole epoch copied."""
+    n = len(ids)
+    offset = int(rng.integers(0, min(seq_length, n - (seq_length + 1)) + 1))
+    starts = offset + seq_length * np.arange((n - offset - 1) // seq_length)
+    rng.shuffle(starts)
+    chunks = ids[starts[:, None] + np.arange(seq_length + 1)]
+    n_batches = max(len(chunks) // batch_size, 1)
+    return [(c[:, :-1], c[:, 1:]) for c in (chunks[b * batch_size : (b + 1) * batch_size] for b in range(n_batches))]
+
+
+def listed_stream_batches(ids, seq_length, batch_size, rng):
+    n = len(ids)
+    offset = int(rng.integers(0, min(seq_length, n - 1 - batch_size * seq_length) + 1))
+    stream_len = (n - offset - 1) // batch_size
+    starts = offset + stream_len * np.arange(batch_size)
+    windows = (ids[starts[:, None] + t * seq_length + np.arange(seq_length + 1)]
+               for t in range(stream_len // seq_length))
+    return [(w[:, :-1], w[:, 1:]) for w in windows]
+
+
+def assert_same_batches(lazy: Batches, listed: list) -> None:
+    assert len(lazy) == len(listed)
+    for (li, lt), (ri, rt) in zip(lazy, listed, strict=True):
+        assert li.dtype == lt.dtype == np.int32
+        assert np.array_equal(li, ri) and np.array_equal(lt, rt)
+
+
+@pytest.mark.parametrize(("make", "listed"), [(epoch_batches, listed_epoch_batches),
+                                              (stream_batches, listed_stream_batches)], ids=["shuffled", "stateful"])
+def test_lazy_batches_are_the_listed_batches_and_draw_the_same_numbers(make, listed):
+    ids = np.random.default_rng(0).integers(0, 200, size=3001).astype(np.uint8)  # small unsigned ids
+    for seed, seq_length, batch_size in [(0, 10, 4), (1, 16, 8), (2, 7, 3), (3, 64, 16), (4, 3, 1)]:
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(3):  # epochs drawn one after the other from one generator
+            assert_same_batches(make(ids, seq_length, batch_size, a), listed(ids.astype(np.int32), seq_length,
+                                                                             batch_size, b))
+        assert a.random() == b.random()
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+def test_skip_epoch_draws_what_an_epoch_draws(stateful):
+    ids = np.arange(5000)
+    make = stream_batches if stateful else epoch_batches
+    made, skipped = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(4):
+        make(ids, 12, 6, made)
+        skip_epoch(len(ids), 12, 6, skipped, stateful=stateful)
+    assert_same_batches(make(ids, 12, 6, skipped), [tuple(b) for b in make(ids, 12, 6, made)])
+
+
+def test_a_slice_of_batches_is_batches():
+    ids = np.arange(500)
+    batches = epoch_batches(ids, 10, 4, np.random.default_rng(0))
+    head = batches[:3]
+    assert isinstance(head, Batches) and len(head) == 3
+    assert head.targets == 3 * 4 * 10 == sum(t.size for _, t in head)
+    assert all(np.array_equal(x, y) for (x, _), (y, _) in zip(head, list(batches)[:3], strict=True))
+    assert np.array_equal(batches[-1][0], list(batches)[-1][0])
+
+
+def test_an_epoch_never_holds_a_copy_of_the_corpus():
+    import tracemalloc
+
+    ids = np.random.default_rng(0).integers(0, 100, size=2_000_000).astype(np.uint8)
+    seq_length, batch_size = 50, 8
+    tracemalloc.start()
+    try:
+        batches = epoch_batches(ids, seq_length, batch_size, np.random.default_rng(0))
+        seen = sum(int(t.size) for _, t in batches)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen >= len(ids) - seq_length * (batch_size + 2)
+    # 4 bytes of starts per 50-id chunk plus a batch in hand: about 2% of the ids' one byte
+    # per character, where a copied epoch costs 4 bytes per character (int32).
+    assert peak < len(ids) * 4 // seq_length + 100_000
+
+
+# ------------------------------------------------------------------- shards
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_shards_partition_the_global_epoch(workers):
+    ids = np.arange(4000)
+    per_worker = 5
+    global_batches = epoch_batches(ids, 10, workers * per_worker, np.random.default_rng(3))
+    # Every worker draws from its own generator with the same seed.
+    shards = [epoch_batches(ids, 10, workers * per_worker, np.random.default_rng(3)).shard(w, workers)
+              for w in range(workers)]
+    assert {len(s) for s in shards} == {len(global_batches)}
+    for step, (x, y) in enumerate(global_batches):
+        parts = [shard[step] for shard in shards]
+        assert all(px.shape == (per_worker, 10) for px, _ in parts)
+        # The workers' rows of one step, in worker order, are the global batch.
+        assert np.array_equal(np.concatenate([px for px, _ in parts]), x)
+        assert np.array_equal(np.concatenate([py for _, py in parts]), y)
+    starts = np.concatenate([s.starts.ravel() for s in shards])
+    assert len(set(starts.tolist())) == len(starts) == global_batches.starts.size
+
+
+def test_sharded_stateful_rows_continue_from_batch_to_batch():
+    ids = np.arange(3000)
+    for w in range(2):
+        shard = stream_batches(ids, 8, 6, np.random.default_rng(1)).shard(w, 2)
+        assert shard.rows == 3
+        for (x0, _), (x1, _) in zip(shard, shard[1:], strict=False):
+            assert np.array_equal(x1[:, 0], x0[:, -1] + 1)
+
+
+def test_a_single_partial_batch_is_shared_equally():
+    ids = np.arange(71)  # 6 or 7 chunks of 10, fewer than 2 workers x 4 rows
+    shards = [epoch_batches(ids, 10, 8, np.random.default_rng(0)).shard(w, 2) for w in range(2)]
+    assert [len(s) for s in shards] == [1, 1]
+    assert shards[0].rows == shards[1].rows == 3
+    with pytest.raises(ValueError, match="3 workers need at least 3 chunks"):
+        epoch_batches(np.arange(25), 10, 8, np.random.default_rng(0)).shard(0, 3)
+    with pytest.raises(ValueError, match="worker must be in 0..1"):
+        epoch_batches(ids, 10, 8, np.random.default_rng(0)).shard(2, 2)
 
 
 # ----------------------------------------------------------------- no leakage

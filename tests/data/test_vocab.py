@@ -1,4 +1,4 @@
-"""Character vocabulary: ids, unknown characters, JSON round trip."""
+"""Character vocabulary: ids, unknown characters, small id dtypes, JSON round trip."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from charlm.data.vocab import UNK, Vocabulary
+from charlm.data import vocab as vocab_module
+from charlm.data.vocab import UNK, Vocabulary, id_dtype
 from charlm.errors import CorruptModelError
 
 
@@ -40,7 +41,7 @@ def test_encode_ids_and_decode_round_trip():
     vocab = Vocabulary.from_text(text)
     enc = vocab.encode(text)
     assert enc.ids.tolist() == [vocab.chars.index(c) for c in text]
-    assert enc.ids.dtype == np.int32
+    assert enc.ids.dtype == np.uint8
     assert enc.unknown == 0
     assert enc.unknown_chars == ()
     assert vocab.decode(enc.ids) == text
@@ -79,6 +80,80 @@ def test_encode_empty_text():
     assert enc.ids.tolist() == []
     assert enc.unknown == 0
     assert enc.unknown_chars == ()
+
+
+# ------------------------------------------------- vectorised = naive encoding
+
+#: Characters a per-character loop and a code-point table could disagree on: a
+#: non-BMP emoji (two UTF-16 units, one character), combining accents (their own
+#: characters, never merged), a lone surrogate, the last code point, NUL, the
+#: unknown symbol itself, and characters outside the vocabulary.
+TRICKY = "e\u0301 😀 n\u0303a\ud800 \U0010ffff\x00 " + UNK + " 𝄞ñ"
+
+
+def naive_encode(vocab: Vocabulary, text: str) -> tuple[list[int], int, tuple[str, ...]]:
+    """The specification: one dictionary lookup per character."""
+    ids = [vocab.chars.index(c) if c in vocab else 0 for c in text]
+    unknown = [c for c in text if c not in vocab]
+    return ids, len(unknown), tuple(sorted(set(unknown)))
+
+
+@pytest.mark.parametrize("slice_size", [1, 3, 7, 1 << 20])
+def test_encode_equals_the_naive_encoding_on_tricky_text(monkeypatch, slice_size):
+    monkeypatch.setattr(vocab_module, "ENCODE_SLICE", slice_size)  # slices cut through everything
+    vocab = Vocabulary.from_text(TRICKY)
+    assert set(vocab.chars) == set(TRICKY)
+    assert "😀" in vocab and "\u0301" in vocab and "\ud800" in vocab
+    text = TRICKY + "zebra ☃ 🐍" + TRICKY[::-1] + "\U0001F601"
+    enc = vocab.encode(text)
+    ids, unknown, unknown_chars = naive_encode(vocab, text)
+    assert enc.ids.tolist() == ids
+    assert enc.unknown == unknown == 6
+    assert enc.unknown_chars == unknown_chars == ("b", "r", "z", "☃", "🐍", "😁")
+    assert vocab.decode(enc.ids) == "".join(c if c in vocab else UNK for c in text)
+
+
+def test_from_text_equals_the_set_of_characters(monkeypatch):
+    monkeypatch.setattr(vocab_module, "ENCODE_SLICE", 5)
+    rng = np.random.default_rng(0)
+    alphabet = list("abc ñ\n") + ["😀", "\u0301", "\U0010ffff", UNK]
+    text = "".join(rng.choice(alphabet, size=500))
+    assert Vocabulary.from_text(text) == Vocabulary(set(text))
+    assert Vocabulary.from_text("").chars == (UNK,)
+    assert Vocabulary.from_text("").encode("ab").ids.tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(("size", "dtype"), [(1, np.uint8), (256, np.uint8), (257, np.uint16),
+                                             (65536, np.uint16), (65537, np.uint32)])
+def test_ids_use_the_smallest_unsigned_dtype(size, dtype):
+    assert id_dtype(size) == np.dtype(dtype)
+
+
+def test_large_vocabularies_encode_exactly_in_wider_dtypes():
+    for count, dtype in ((300, np.uint16), (70_000, np.uint32)):
+        chars = "".join(chr(0x10000 + i) for i in range(count))  # all outside the BMP
+        vocab = Vocabulary.from_text(chars)
+        enc = vocab.encode(chars[::-1] + "a")
+        assert enc.ids.dtype == dtype == vocab.dtype
+        assert enc.ids.tolist() == list(range(count, 0, -1)) + [0]
+        assert (enc.unknown, enc.unknown_chars) == (1, ("a",))
+
+
+def test_encoding_memory_is_the_ids_plus_one_slice(monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(vocab_module, "ENCODE_SLICE", 1 << 14)
+    text = "hola che, ¿qué tal? " * 50_000  # a million characters
+    vocab = Vocabulary.from_text(text)
+    tracemalloc.start()
+    try:
+        enc = vocab.encode(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert enc.ids.nbytes == len(text)  # one byte per character
+    # The ids plus a few bytes per character of one slice; no 4-byte copy of the whole text.
+    assert peak < len(text) + 16 * (1 << 14) + 100_000
 
 
 def test_json_round_trip():

@@ -70,7 +70,7 @@ async def test_fast_stream_is_coalesced_but_complete():
 
 
 def test_word_wrap_is_incremental():
-    from charlm.tui.widgets.transcript import Wrapped
+    from charlm.tui.widgets.wrap import Wrapped
 
     text = "che boludo, vos sabés\nlo que pasó ayer? nada de nada"
     whole = Wrapped(10)

@@ -1,4 +1,4 @@
-"""Screenshots of the main screen (80x24 and 120x40) and the no-model screen.
+"""Screenshots of the main screen (80x24, 120x40 and a narrow 60x20), results and the no-model screen.
 
 A deterministic toy engine and greedy decoding make the pictures stable.
 Regenerate with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and
@@ -20,7 +20,7 @@ PROMPT = "abc"
 
 def workbench(**settings) -> CharlmApp:
     settings = {"mode": "greedy", "length": 40, **settings}
-    return CharlmApp(make_engine(), settings=DecodeSettings(**settings), prompt=PROMPT)
+    return CharlmApp(make_engine(), settings=DecodeSettings(**settings), prompt=PROMPT, remember=False)
 
 
 async def complete_once(pilot, *keys: str) -> None:
@@ -43,6 +43,22 @@ def test_main_screen_80x24(snap_compare):
 
 def test_main_screen_120x40(snap_compare):
     assert snap_compare(workbench(), terminal_size=(120, 40), run_before=complete_once)
+
+
+def test_narrow_main_screen_60x20(snap_compare):
+    assert snap_compare(workbench(), terminal_size=(60, 20), run_before=complete_once)
+
+
+def test_narrow_settings_panel_shown_60x20(snap_compare):
+    async def open_panel(pilot) -> None:
+        await complete_once(pilot, "ctrl+t", "down")
+
+    assert snap_compare(workbench(), terminal_size=(60, 20), run_before=open_panel)
+
+
+def test_several_results_100x30(snap_compare):
+    app = workbench(mode="beam", num=3, length=30)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=complete_once)
 
 
 def test_confidence_colours_80x24(snap_compare):

@@ -9,13 +9,11 @@ keys typed anywhere but the prompt go to the prompt.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 from textual.worker import get_current_worker
 
@@ -25,11 +23,11 @@ from charlm.engine.modes import TABLE
 from charlm.engine.prefix import Analysis, PrefixCache
 from charlm.engine.settings import DecodeSettings, parse_escapes, show_escapes
 from charlm.errors import ConfigError
-from charlm.tui.host import Command, Host
+from charlm.tui.host import Command
 from charlm.tui.messages import AdjustSetting, AnalysisReady, ChooseModel, EditSetting, FocusPrompt, PickChar
 from charlm.tui.prefs import ViewSettings
 from charlm.tui.screens.dialogs import HistorySearch, TextDialog
-from charlm.tui.screens.streaming import StreamingMixin
+from charlm.tui.screens.streaming import StreamingScreen
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptEditor, PromptStats
 from charlm.tui.widgets.settings_panel import VIEW_KEYS, SettingsPanel, step_setting, step_view
@@ -44,17 +42,17 @@ INLINE_BUDGET = 0.004
 TEMP = Binding.Group("Temp", compact=True)
 
 
-class MainScreen(StreamingMixin, Screen):
+class MainScreen(StreamingScreen):
     """Everything a user does with a loaded model."""
 
     BINDINGS = [
         Binding("escape", "stop", "Stop"),
-        Binding("f2", "adjust('mode', 1)", "Mode"),
-        Binding("f3", "adjust('temperature', -1)", "Temp −", group=TEMP),
-        Binding("f4", "adjust('temperature', 1)", "Temp +", group=TEMP),
         # Ctrl+T twice: in the footer only below 80 columns, where the panel is hidden.
         Binding("ctrl+t", "show_settings_panel", "Settings"),
         Binding("ctrl+t", "toggle_settings", "Settings", show=False),
+        Binding("f2", "adjust('mode', 1)", "Mode"),
+        Binding("f3", "adjust('temperature', -1)", "Temp −", group=TEMP),
+        Binding("f4", "adjust('temperature', 1)", "Temp +", group=TEMP),
         # Shown in the transcript's subtitle instead: a footer that changed with the
         # generation state would be rebuilt just when the first character is due.
         Binding("f5", "continue", "Continue", show=False),
@@ -73,8 +71,6 @@ class MainScreen(StreamingMixin, Screen):
         super().__init__()
         self._initial_prompt = prompt
         self._cache: PrefixCache | None = None
-        self._pace = 0
-        self._init_streaming()
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -90,18 +86,6 @@ class MainScreen(StreamingMixin, Screen):
                 yield SettingsPanel(id="settings")
                 yield NextChars(id="next-chars")
         yield Footer()
-
-    @property
-    def host(self) -> Host:
-        return cast(Host, self.app)
-
-    @property
-    def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
-
-    @property
-    def prompt(self) -> PromptEditor:
-        return self.query_one(PromptEditor)
 
     def on_mount(self) -> None:
         self.prompt.move_cursor(self.prompt.document.end)
@@ -122,7 +106,7 @@ class MainScreen(StreamingMixin, Screen):
         self._analyze_prompt()
 
     def _view_changed(self, view: ViewSettings) -> None:
-        self._pace = view.pace  # read by generation threads: a plain attribute
+        self._pace = view.pace
         self.transcript.set_confidence(view.confidence)
         self.show_settings()
 

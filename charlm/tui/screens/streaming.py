@@ -13,41 +13,60 @@ from __future__ import annotations
 import math
 import time
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import work
+from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from charlm.engine.modes import describe
 from charlm.tui.generation import Generation, run_generation
+from charlm.tui.host import Host
 from charlm.tui.messages import StreamDone, StreamProgress
 from charlm.tui.widgets.prompt import PromptEditor
 from charlm.tui.widgets.transcript import Entry, Transcript
 
 if TYPE_CHECKING:
     from charlm.engine.engine import Engine
-    from charlm.tui.host import Host
 
 #: A new entry appears with its first characters, or after this long (beam search
 #: may take a while to settle its first character).
 SHOW_ENTRY_AFTER = 0.1
-#: Streamed text is drawn at most once per frame (60 Hz): faster models are batched.
-FRAME = 1 / 60
+#: Streamed text is drawn at most 30 times a second (smooth to read; each redraw costs
+#: a few ms of CPU): faster streams are batched, a paced stream draws a few characters a time.
+FRAME = 1 / 30
+#: The status line (a border of the whole transcript: redrawing it repaints every visible
+#: entry) is updated at most this often while streaming, unless a setting changes.
+STATUS_EVERY = 0.25
 DONE_WORDS = {"length": "done", "stop": "done (stop string)", "cancelled": "stopped", "error": "failed"}
 
 
-class StreamingMixin:
-    """Completion handling for :class:`~charlm.tui.screens.main.MainScreen`."""
+class StreamingScreen(Screen):
+    """A screen with a transcript and a prompt that streams completions into the one from the other.
 
-    host: Host
-    transcript: Transcript
-    prompt: PromptEditor
-    _pace: int
+    :class:`~charlm.tui.screens.main.MainScreen` lays it out and adds settings
+    and analysis; this class owns the completions.
+    """
 
-    def _init_streaming(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self._number = 0
         self._gens: dict[int, Generation] = {}
         self._last_drain = 0.0
+        self._status_at = 0.0
+        self._pace = 0  # characters per second, read by generation threads (a plain attribute)
+
+    @property
+    def host(self) -> Host:
+        return cast(Host, self.app)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def prompt(self) -> PromptEditor:
+        return self.query_one(PromptEditor)
 
     @property
     def generating(self) -> bool:
@@ -100,7 +119,7 @@ class StreamingMixin:
         entry.set_status("streaming")
         # The worker first; the screen updates when its first characters arrive.
         self._generate(engine, context, gen)
-        self.set_timer(SHOW_ENTRY_AFTER, partial(self._show_entry, gen.number))  # type: ignore[attr-defined]
+        self.set_timer(SHOW_ENTRY_AFTER, partial(self._show_entry, gen.number))
 
     @work(thread=True, group="generate", exit_on_error=False)
     def _generate(self, engine: Engine, context: str, gen: Generation) -> None:
@@ -111,13 +130,12 @@ class StreamingMixin:
         """
         worker = get_current_worker()
         run_generation(engine, self.host.live, context, gen, pace=lambda: self._pace,
-                       post=self.post_message,  # type: ignore[attr-defined]
-                       cancelled=lambda: worker.is_cancelled)
+                       post=self.post_message, cancelled=lambda: worker.is_cancelled)
 
     def _show_entry(self, number: int) -> None:
         gen = self._gens.get(number)
         if gen is not None and not gen.discarded:
-            self.transcript.show(gen.entry)  # type: ignore[arg-type]
+            self.transcript.show(gen.entry)
             if number == self._number:
                 self._show_streaming(gen)
 
@@ -132,21 +150,21 @@ class StreamingMixin:
         if wait <= 0:
             self._drain(message.generation)
         else:
-            self.set_timer(wait, partial(self._drain, message.generation))  # type: ignore[attr-defined]
+            self.set_timer(wait, partial(self._drain, message.generation))
 
     def _drain(self, number: int) -> Generation | None:
         gen = self._gens.get(number)
         if gen is None or gen.discarded:
             return None
         self._last_drain = time.monotonic()
-        entry: Entry = gen.entry  # type: ignore[assignment]
+        entry = gen.entry
         text, logprobs, marks = gen.buffer.drain_all()
         if marks:
             entry.add_marks(marks)
         entry.append(text, logprobs)
         gen.shown(len(entry.generated) - gen.offset)
         self.transcript.show(entry)
-        if number == self._number:
+        if number == self._number and time.monotonic() - self._status_at >= STATUS_EVERY:
             self._show_streaming(gen)
         return gen
 
@@ -155,7 +173,7 @@ class StreamingMixin:
         self._gens.pop(message.generation, None)
         if gen is None:  # cleared away while it finished
             return
-        entry: Entry = gen.entry  # type: ignore[assignment]
+        entry = gen.entry
         ok = message.reason in ("length", "stop")
         results = [(h.text, h.token_logprobs) for h in message.results] if ok else []
         entry.finish("" if ok else message.reason, results)
@@ -169,7 +187,8 @@ class StreamingMixin:
 
     def _show_streaming(self, gen: Generation) -> None:
         """Progress with the settings in force, so a live change shows as it happens."""
-        entry: Entry = gen.entry  # type: ignore[assignment]
+        self._status_at = time.monotonic()
+        entry = gen.entry
         rate = gen.rate
         speed = f" · {rate:.0f} chars/s" if math.isfinite(rate) else ""
         self._set_progress(f"streaming · {describe(self.host.live.get())} · "
@@ -221,7 +240,7 @@ class StreamingMixin:
         if entry is None or not entry.generated:
             self.notify("Nothing to copy yet.")
             return
-        self.app.copy_to_clipboard(entry.generated)  # type: ignore[attr-defined]
+        self.app.copy_to_clipboard(entry.generated)
         n = self.transcript.entries.index(entry) + 1
         self.notify(f"Copied {len(entry.generated)} characters (the completion of entry {n}).")
 
