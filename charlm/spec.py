@@ -150,19 +150,17 @@ class Spec:
         return click.STRING
 
     def click_option(self, default: Any = None, **extra: Any):
-        """The click option of this setting's flag (decorator): its type, help and aliases.
+        """The click option of this setting's flag (decorator): its type, default, help and aliases.
 
-        ``default`` is shown in ``--help`` but not passed to click: an option
-        the user did not give arrives as None (or ``()`` when ``multiple``),
-        so :func:`flag_values` can tell given options from defaults.
-        ``extra`` overrides click keywords (e.g. ``type`` for a parsed string).
+        To tell options the user gave from defaults, ask click for the
+        parameter's source (``ctx.get_parameter_source``). ``extra``
+        overrides click keywords (e.g. ``type`` for a parsed string).
         """
         import click
 
         names = [self.flag, *([self.short] if self.short else []), param_name(self.flag)]
-        shown = None if default is None or default == () else str(default)
-        kwargs: dict[str, Any] = {"type": self.click_type(), "multiple": self.multiple, "default": None,
-                                  "help": self.help, "show_default": shown or False}
+        kwargs: dict[str, Any] = {"type": self.click_type(), "multiple": self.multiple, "default": default,
+                                  "help": self.help, "show_default": default not in (None, ())}
         return click.option(*names, **{**kwargs, **extra})
 
 
@@ -263,7 +261,7 @@ def flag_values(spec_map: Mapping[str, Spec], options: Mapping[str, Any]) -> dic
         if not spec.flag:
             continue
         value = options.get(param_name(spec.flag))
-        if value is not None and not (spec.multiple and value == ()):
+        if value is not None:
             out[name] = value
     return out
 

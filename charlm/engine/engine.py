@@ -11,7 +11,7 @@ import numpy as np
 from charlm.data.corpus import DOC_SEPARATOR
 from charlm.data.normalize import Normalization
 from charlm.data.vocab import Vocabulary
-from charlm.engine.scoring import Score, prime_id, score_ids
+from charlm.engine.scoring import Score, prime_id, score_text
 from charlm.engine.settings import DecodeSettings, LiveSettings
 from charlm.engine.step import StepModel
 from charlm.store import ModelRecord
@@ -154,7 +154,7 @@ class Engine:
     def score(self, text: str) -> TextScore:
         """Total negative log-likelihood of ``text`` (every character, from a document start)."""
         enc = self.vocab.encode(self.normalize(text))
-        base = score_ids(self.model, enc.ids, self.prime_id)
+        base = score_text(self.model, enc.ids, self.prime_id)
         return TextScore(base.nll, base.chars, enc.unknown, enc.unknown_chars)
 
     def logprob(self, text: str) -> float:

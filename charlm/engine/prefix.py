@@ -47,6 +47,20 @@ class Analysis:
     unknown: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Position:
+    """The model after reading a prompt: where a continuation of it starts.
+
+    ``ids`` are what the model read (the document separator, then the
+    normalised prompt); ``state`` and ``logprobs`` are shared with the cache
+    and must not be modified.
+    """
+
+    state: State
+    logprobs: np.ndarray
+    ids: np.ndarray
+
+
 def _nbytes(state: State, logprobs: np.ndarray) -> int:
     return sum(int(a.nbytes) for a in state) + int(logprobs.nbytes)
 
@@ -96,6 +110,18 @@ class PrefixCache:
             return self._result(norm, k)
         finally:
             self._lock.release()
+
+    def position(self, text: str) -> Position:
+        """The model's state after ``text``, reading only what is new (as :meth:`analyze` does),
+        for a continuation that must not re-read the prompt (:mod:`charlm.engine.suggest`)."""
+        norm = self.engine.normalize(text)
+        with self._lock:
+            self._advance(norm)
+            _, state, logprobs = self._recent[-1]
+            ids = np.empty(len(self._ids) + 1, dtype=np.int64)
+            ids[0] = self.engine.prime_id
+            ids[1:] = np.frombuffer(self._ids, dtype=self._ids.typecode)
+            return Position(state, logprobs, ids)
 
     @property
     def state_count(self) -> int:

@@ -23,7 +23,11 @@ whose state depends on the absolute position only through a period that
 divides it -- the Transformer's sliding window, which slides every
 ``block_size / 2`` characters -- is then at the same phase as the single
 stream, and with ``burn_in >= block_size`` its windows, hence its figure,
-are the single stream's (up to float rounding).
+are the single stream's (up to float rounding). Streams pay for recurrent
+runtimes, whose ``run`` is one (1 x units) product per character; the
+Transformer's ``run`` already reads a window per matrix pass and its
+``step`` copies its key/value cache, so for it streams are exact but about
+2x slower (measured): score it with ``streams=1``.
 """
 
 from __future__ import annotations
@@ -39,20 +43,21 @@ from charlm.engine.step import SequenceModel, StepModel
 
 #: Characters scored per model call: bounds memory to (chunk x vocab) log-probs.
 SCORE_CHUNK = 4096
-#: Parallel streams of :func:`score_streams`, at most. Measured with the default LSTM
-#: (1x192, one BLAS thread, 2 shared CPU cores): a batched step costs about 5.5 us
-#: per row from 64 rows up, against 25 us per character for the single stream; more
-#: rows only add burn-in steps.
+#: Parallel streams of :func:`score_streams`, at most. Measured with the built-in LSTM
+#: 1x192 on a 1 MB validation tail (``bench/corpus_bench.py``, one BLAS thread, 2 shared
+#: CPU cores): 28 s in one stream, 5.3 s in 128 streams (about 5.5 us per character: a
+#: batched step is compute-bound from 64 rows up; 32 streams took 6.3 s, 256 took 5.2 s).
 SCORE_STREAMS = 128
-#: Characters a stream reads before its segment without scoring them. The default
-#: LSTM scored the same (to 1e-6, relative) from 64 up; 128 covers a Transformer's
-#: default block of 64 twice.
+#: Characters a stream reads before its segment without scoring them. On that tail the
+#: perplexity moved by 1e-6 (relative) with 64, by 1e-8 with 128; 128 also covers a
+#: Transformer's default block of 64 twice.
 BURN_IN = 128
 #: Segments are no shorter than this many times the burn-in, so burn-in adds at most
 #: 1/16 to the steps; a text shorter than two such segments is scored in one exact stream.
 SEGMENT_PER_BURN_IN = 16
-#: Streams start at multiples of this many characters (see the module docstring):
-#: Transformer windows of blocks up to 256 stay at the single stream's phase.
+#: Streams start at multiples of this many characters (see the module docstring): the
+#: windows of a Transformer whose block's half (rounded up) divides it -- blocks of 64,
+#: 128, 256 -- stay at the single stream's phase.
 STREAM_ALIGN = 128
 
 
@@ -168,3 +173,10 @@ def _start_rows(runtime: StepModel, prompts: list[np.ndarray]) -> tuple[tuple[np
     parts = [runtime.start(p) for p in prompts]
     state = tuple(np.concatenate(arrays) for arrays in zip(*(s for s, _ in parts), strict=True))
     return state, np.stack([lp for _, lp in parts])
+
+
+def score_text(runtime: SequenceModel, ids: np.ndarray, prime: int) -> Score:
+    """How charlm scores a text everywhere (validation, ``eval``, the app's figures agree): in
+    parallel streams, or in one stream for a runtime that says streams do not pay for it
+    (its ``scoring_streams`` attribute; the Transformer's is 1)."""
+    return score_streams(runtime, ids, prime, streams=getattr(runtime, "scoring_streams", SCORE_STREAMS))

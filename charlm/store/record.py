@@ -70,7 +70,7 @@ class ModelRecord:
     train_seconds: float
     status: str = "complete"  # or "interrupted"
     versions: dict[str, str] = field(default_factory=dict)
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     stop_reason: str = ""
     name: str = ""
     path: Path | None = None

@@ -25,7 +25,8 @@ from charlm import archs as registry
 from charlm.config import ModelConfig
 from charlm.data.corpus import Corpus
 from charlm.data.split import split_corpus
-from charlm.engine.settings import MODES, DecodeSettings
+from charlm.engine.modes import MODES
+from charlm.engine.settings import DecodeSettings
 from charlm.errors import ConfigError
 from charlm.store import ModelRecord
 from charlm.trainer.fit import FitEvent, FitFinished, fit

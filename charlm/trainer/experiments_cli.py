@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +89,13 @@ def _compare_table(rows) -> Table:
 
 
 def _completion_lines(rows) -> list[Text]:
-    from charlm.engine.settings import MODE_LABELS
+    from charlm.engine.modes import mode as mode_of
 
     lines = [Text(f"completions of {rows[0].prompt!r} (fixed seed):", style="bold")] if rows else []
     for r in rows:
         lines.append(Text.assemble((r.record.label, "bold"), f" ({r.record.name})"))
         for mode, text in r.completions.items():
-            lines.append(Text.assemble(f"  {MODE_LABELS[mode]:<13}", (r.prompt, "dim"), text.replace("\n", "⏎")))
+            lines.append(Text.assemble(f"  {mode_of(mode).label:<13}", (r.prompt, "dim"), text.replace("\n", "⏎")))
     return lines
 
 
@@ -178,17 +179,21 @@ class _TuneView:
             con.print(f"search state: {shown(event.folder)}", highlight=False)
             if event.resumed:
                 con.print(f"resuming: {event.completed_trials} finished trials are kept")
+            if event.role:
+                con.print(f"distributed search: this process is the {event.role}"
+                          + (" (it serves the oracle; workers run the trials)" if event.role == "chief" else ""))
         elif isinstance(event, tune.TrialStarted):
             c = event.config
             span = f"epochs {event.initial_epoch + 1}-{event.epochs}"
             if event.initial_epoch:
                 span += " (continues a promoted trial)"
-            con.print(f"trial [bold]{event.trial_id}[/]: {c.describe()}, lr {c.training.learning_rate:g}, {span}")
+            where = f" on {shown(event.tuner)}" if event.tuner else ""
+            con.print(f"trial [bold]{event.trial_id}[/]{where}: {c.describe()}, lr {c.training.learning_rate:g}, "
+                      f"{span}", highlight=False)
         elif isinstance(event, tune.TrialEpoch):
-            con.print(
-                f"  epoch {event.epoch:>3}  loss {event.loss:.4f}  val perplexity {event.val_perplexity:.4f}  "
-                f"{event.seconds:.1f}s"
-            )
+            took = f"  {event.seconds:.1f}s" if event.seconds else ""
+            con.print(f"  trial {event.trial_id} epoch {event.epoch:>3}  loss {event.loss:.4f}  "
+                      f"val perplexity {event.val_perplexity:.4f}{took}")
         elif isinstance(event, tune.TrialEnded):
             if event.status == "COMPLETED" and event.val_perplexity is not None:
                 con.print(
@@ -263,33 +268,52 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
 )
 @click.option("--no-lowercase", is_flag=True, help="Keep case (default: lower-case, as the seed study).")
 @click.option("--byte-exact", is_flag=True, help="Keep the text exactly as it is.")
+@click.option("--time-limit", metavar="DURATION",
+              help="Budget of the search and the winner's training together (90s, 10m, 1h30m).")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Write TensorBoard scalars of every trial here.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted search (finished trials are kept).")
 @click.option("--force", is_flag=True, help="Start the search over and replace a model of that name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end (progress goes to stderr).")
-def tune(corpus, sample, name, archs_text, resume, force, as_json, **options) -> None:
+def tune(corpus, sample, name, archs_text, resume, force, time_limit, log_dir, as_json, **options) -> None:
     """Search architecture, units, layers, dropout and learning rate with Hyperband, then train the best.
 
     Trials are ranked by exact validation perplexity on the held-out tail, as
     `fit` measures it. The search state is kept in the store's folder, so
     Ctrl-C stops cleanly and --resume continues without redoing finished
-    trials. Needs the `tune` extra: pip install 'charlm[tune]'.
+    trials. With --time-limit, the search takes the first half of the budget
+    and the winner's training the rest. To spread trials over processes or
+    machines, set keras-tuner's KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and
+    KERASTUNER_ORACLE_PORT (see docs/scaling.md). Needs the `tune` extra:
+    pip install 'charlm[tune]'.
     """
     from charlm.trainer import tune as tuning
+    from charlm.trainer import tune_distributed
     from charlm.trainer.compare import parse_archs
+    from charlm.trainer.options import parse_duration
     from charlm.trainer.render import FitRenderer, dumps
+    from charlm.trainer.tensorboard import Tee, TensorBoardLog
 
     console = Console(file=sys.stderr if as_json else sys.stdout)
     capture = FitRenderer(console, as_json=False)
     norm_opts = {"no_lowercase": options.pop("no_lowercase"), "byte_exact": options.pop("byte_exact")}
     with stop_signals_interrupt() as stopped, user_errors():
         tuning.require_keras_tuner()
+        role = tune_distributed.role()
+        budget = parse_duration(time_limit)
+        started = time.monotonic()
         arch_list = parse_archs(archs_text)
         paths = corpus_paths(corpus, sample)
         name = name_or_default(name, paths, sample, corpus, "tuned")
         data = load_for(paths, normalization_from_options(norm_opts), Console(stderr=True))
-        spec = tuning.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
+        if role == "worker":
+            spec = tuning.worker_spec(name)
+        else:
+            spec = tuning.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
+        log = TensorBoardLog(log_dir, name)
+        view = Tee(_TuneView(console), log)
         try:
-            result = tuning.search(data, name, spec, resume=resume, force=force, report=_TuneView(console))
+            result = tuning.search(data, name, spec, resume=resume, force=force, report=view,
+                                   time_limit=budget / 2 if budget else None)
         except KeyboardInterrupt:
             again = ["charlm-train", "tune", *corpus, *(["--sample", sample] if sample else []), "--name", name]
             console.print(
@@ -298,13 +322,17 @@ def tune(corpus, sample, name, archs_text, resume, force, as_json, **options) ->
                 highlight=False,
             )
             raise SystemExit(exit_code(stopped)) from None
+        if result is None:  # a distributed worker: the chief trains and stores the winner
+            console.print("the search is over: the chief stores the best model")
+            return
         c = result.best
         console.print(
             f"best of {len(result.trials)} trials: [bold]{c.describe()}[/], lr {c.training.learning_rate:g} "
             f"(trial {result.best_trial}, val perplexity {result.best_perplexity:.4f}); "
             f"training it as [bold]{shown(name)}[/]", highlight=False,
         )
-        interrupted = drive(tuning.final_fit(data, result, name, force=force), capture)
+        left = budget - (time.monotonic() - started) if budget else None
+        interrupted = drive(tuning.final_fit(data, result, name, force=force, time_limit=left), Tee(capture, log))
     if as_json:
         click.echo(dumps(_tune_json(name, spec, result, capture.finished), indent=2))
     if interrupted or (capture.finished is not None and capture.finished.reason == "interrupted"):

@@ -27,7 +27,7 @@ from charlm.data.batching import epoch_batches, stream_batches
 from charlm.data.corpus import Corpus
 from charlm.data.split import Split, split_corpus
 from charlm.data.vocab import Vocabulary
-from charlm.engine.scoring import prime_id, score_ids
+from charlm.engine.scoring import prime_id, score_text
 from charlm.trainer.distribute import Cluster, lost
 
 
@@ -67,7 +67,7 @@ def make_batches(config: ModelConfig, train_ids: np.ndarray, rng: np.random.Gene
 def validation_perplexity(config: ModelConfig, weights: dict[str, np.ndarray], data: Prepared) -> float:
     """Exact perplexity of the held-out ids under ``weights``, by the numpy runtime generation uses."""
     runtime = archs.of(config.arch).runtime(config.arch, weights)
-    ppl = score_ids(runtime, data.val_ids, data.prime).perplexity
+    ppl = score_text(runtime, data.val_ids, data.prime).perplexity
     return ppl if math.isfinite(ppl) else math.nan
 
 
@@ -126,7 +126,7 @@ class Trainer:
 
     # -- the step ------------------------------------------------------------------------
     def _compile_step(self) -> Callable:
-        """The training step: replica r takes rows ``r*B .. (r+1)*B`` of the global batch,
+        """The training step: replica r takes rows ``r*B .. (r+1)*B`` of the global batch of N*B rows,
         the mean loss's gradients are summed over replicas (each loss is divided by the
         replica count), clipped per tensor as Keras's ``clipnorm`` does, then applied.
 
@@ -138,11 +138,12 @@ class Trainer:
         import tensorflow as tf
 
         model, optimizer = self.model, self.optimizer
-        replicas, rows = self.replicas, self.config.training.batch_size
+        replicas = self.replicas
         clipnorm = self.config.training.clipnorm
 
         def replica_step(x, y):
             ctx = tf.distribute.get_replica_context()
+            rows = tf.shape(x)[0] // replicas  # a lone partial batch is shared out equally
             start = ctx.replica_id_in_sync_group * rows
             x, y = x[start : start + rows], y[start : start + rows]
             with tf.GradientTape() as tape:

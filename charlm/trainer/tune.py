@@ -178,6 +178,7 @@ class SearchStarted:
     completed_trials: int
     train_chars: int
     val_chars: int
+    role: str = ""  # "chief" or "worker" in keras-tuner's distributed mode
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class TrialStarted:
     config: ModelConfig
     epochs: int  # Hyperband's target epoch for this trial
     initial_epoch: int  # > 0: continues a promoted trial's best checkpoint
+    tuner: str = ""  # in a distributed search: the worker running it
 
 
 @dataclass(frozen=True)
@@ -308,13 +310,16 @@ def _write_spec(folder: Path, spec: SearchSpec) -> None:
     os.replace(tmp, folder / SEARCH_FILE)
 
 
-def train_epoch(trainer: Trainer, data: Prepared, rng: np.random.Generator) -> EpochResult:
+def train_epoch(trainer: Trainer, data: Prepared, rng: np.random.Generator,
+                deadline: float | None = None) -> EpochResult:
     """One epoch of ``fit``'s loop: train, then the exact validation perplexity."""
-    return trainer.epoch(data, rng)
+    return trainer.epoch(data, rng, deadline=deadline)
 
 
-def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch, callbacks, report) -> float:
-    """Train epochs ``initial_epoch``..``epochs``-1; keras-tuner's callbacks see the exact perplexity."""
+def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch, callbacks, report,
+               deadline: float | None = None) -> float:
+    """Train epochs ``initial_epoch``..``epochs``-1 (or until ``deadline``); keras-tuner's callbacks see
+    the exact perplexity."""
     import keras
 
     config = trainer.config
@@ -325,7 +330,7 @@ def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
-        result = train_epoch(trainer, data, rng)
+        result = train_epoch(trainer, data, rng, deadline)
         ppl = result.val_perplexity if math.isfinite(result.val_perplexity) else math.inf
         if ppl >= best and config.training.lr_decay < 1.0:
             trainer.decay()
@@ -333,14 +338,16 @@ def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch
         hooks.on_epoch_end(epoch, {"loss": result.loss, OBJECTIVE: ppl})
         report(TrialEpoch(trial_id, epoch + 1, result.loss, ppl, result.seconds, trainer.learning_rate,
                           result.chars / max(result.seconds, 1e-9)))
-        if not math.isfinite(ppl):
+        if not math.isfinite(ppl) or not result.complete or (deadline and time.monotonic() >= deadline):
             break
     hooks.on_train_end()
     return best
 
 
-def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callable[[TuneEvent], None]):
-    """A Hyperband tuner over our HyperModel, reporting trials through ``report``."""
+def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callable[[TuneEvent], None],
+                deadline: float | None = None):
+    """A Hyperband tuner over our HyperModel, reporting trials through ``report``; from ``deadline``
+    (``time.monotonic()``) on, trials stop and no new one is scheduled."""
     current: dict[str, str] = {}
     vocab_size = len(data.vocab)
 
@@ -352,9 +359,15 @@ def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callabl
             return trainer.model
 
         def fit(self, hp, model, *args, epochs=1, initial_epoch=0, callbacks=(), **kwargs):
-            return _run_trial(model.charlm_trainer, data, current["id"], epochs, initial_epoch, callbacks, report)
+            return _run_trial(model.charlm_trainer, data, current["id"], epochs, initial_epoch, callbacks, report,
+                              deadline)
 
     class CharTuner(kt.Hyperband):
+        def pre_create_trial(self):
+            super().pre_create_trial()
+            if deadline is not None and time.monotonic() >= deadline:
+                self.oracle.max_trials = len(self.oracle.trials)  # the next request is told to stop
+
         def on_trial_begin(self, trial):
             super().on_trial_begin(trial)
             current["id"] = trial.trial_id
@@ -365,8 +378,10 @@ def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callabl
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
             best = self.oracle.get_best_trials(1)
-            best_score = _score(best[0]) if best and best[0].status == "COMPLETED" else None
-            report(TrialEnded(trial.trial_id, trial.status, _score(self.oracle.trials[trial.trial_id]), best_score))
+            best_score = score_of(best[0]) if best and best[0].status == "COMPLETED" else None
+            # get_trial, not .trials: on a distributed worker the oracle is a client of the chief's.
+            report(TrialEnded(trial.trial_id, trial.status, score_of(self.oracle.get_trial(trial.trial_id)),
+                              best_score))
 
     with contextlib.redirect_stdout(io.StringIO()):  # "Reloading Tuner from ..."
         tuner = CharTuner(
@@ -383,7 +398,7 @@ def _make_tuner(kt, name: str, spec: SearchSpec, data: Prepared, report: Callabl
     return tuner
 
 
-def _score(trial) -> float | None:
+def score_of(trial) -> float | None:
     return float(trial.score) if trial.score is not None and math.isfinite(trial.score) else None
 
 
@@ -391,7 +406,7 @@ def _summaries(oracle) -> tuple[TrialSummary, ...]:
     out = []
     for t in (oracle.trials[i] for i in oracle.start_order):
         values = {k: v for k, v in t.hyperparameters.values.items() if not k.startswith("tuner/")}
-        out.append(TrialSummary(t.trial_id, t.status, _score(t), values, t.hyperparameters.values["tuner/epochs"]))
+        out.append(TrialSummary(t.trial_id, t.status, score_of(t), values, t.hyperparameters.values["tuner/epochs"]))
     return tuple(out)
 
 
@@ -403,32 +418,49 @@ def search(
     resume: bool = False,
     force: bool = False,
     report: Callable[[TuneEvent], None] | None = None,
-) -> SearchFinished:
-    """Run (or resume) the Hyperband search ``name``; return the best configuration found.
+    time_limit: float | None = None,
+) -> SearchFinished | None:
+    """Run (or resume, or join) the Hyperband search ``name``; return the best configuration found.
 
-    ``spec`` should come from :func:`resolve_spec` (which checks the folder).
-    KeyboardInterrupt propagates with the tuner state saved: call again with
-    ``resume=True`` to continue. Progress goes to ``report`` (TuneEvents).
+    ``spec`` should come from :func:`resolve_spec` (which checks the folder), or on a
+    distributed worker from the chief's saved settings. In keras-tuner's distributed mode
+    (:mod:`charlm.trainer.tune_distributed`) the chief serves the oracle and returns the result,
+    a worker runs trials and returns None. ``time_limit`` (seconds): no trial starts after it,
+    and running ones stop. KeyboardInterrupt propagates with the tuner state saved: call again
+    with ``resume=True`` to continue. Progress goes to ``report`` (TuneEvents).
 
     Raises:
         MissingExtraError: keras-tuner is not installed.
         ConfigError: no trial could be completed.
     """
+    from charlm.trainer import tune_distributed
+
     kt = require_keras_tuner()
     report = report or (lambda _event: None)
+    role = tune_distributed.role()
     folder = search_dir(name)
-    if force and not resume and folder.exists():
-        shutil.rmtree(folder)
+    if role != "worker":
+        if force and not resume and folder.exists():
+            shutil.rmtree(folder)
+        _write_spec(folder, spec)
     data = prepare(corpus, spec.config(archs.get(spec.archs[0]).config()))
-    _write_spec(folder, spec)
-    tuner = _make_tuner(kt, name, spec, data, report)
-    completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
-    report(SearchStarted(name, folder, spec, resume, completed, len(data.train_ids), len(data.val_ids)))
+    # The chief's budget governs a distributed search: workers finish the trials they are given.
+    deadline = time.monotonic() + time_limit if time_limit and role != "worker" else None
+    tuner = _make_tuner(kt, name, spec, data, report, deadline)
+    completed = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values()) if role != "worker" else 0
+    report(SearchStarted(name, folder, spec, resume, completed, len(data.train_ids), len(data.val_ids), role or ""))
     started = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():  # keep stdout for our output
         # A promoted trial restarts its optimizer (keras-tuner's Hyperband does too); Keras warns about it.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        tuner.search(verbose=0)
+        if role == "chief":
+            tune_distributed.serve(tuner, spec, report, deadline=deadline)
+        elif role == "worker":
+            tune_distributed.work(tuner)
+        else:
+            tuner.search(verbose=0)
+    if role == "worker":
+        return None
     trials = _summaries(tuner.oracle)
     best = [t for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED" and math.isfinite(t.score)]
     if not best:
@@ -444,8 +476,19 @@ def search(
     )
 
 
-def final_fit(corpus: Corpus, result: SearchFinished, name: str, *, force: bool = False):
-    """``fit`` the winning configuration under ``name`` (resuming it if a Ctrl-C stopped it)."""
+def worker_spec(name: str) -> SearchSpec:
+    """A distributed worker's settings: the ones its chief saved (it waits for them)."""
+    from charlm.trainer import tune_distributed
+
+    spec_file = search_dir(name) / SEARCH_FILE
+    tune_distributed.wait_for(spec_file)
+    return SearchSpec.from_json(spec_file.read_text(encoding="utf-8"))
+
+
+def final_fit(corpus: Corpus, result: SearchFinished, name: str, *, force: bool = False,
+              time_limit: float | None = None):
+    """``fit`` the winning configuration under ``name`` (resuming it if a Ctrl-C stopped it),
+    for at most ``time_limit`` seconds when given."""
     from charlm.errors import CorruptModelError, ModelNotFoundError
     from charlm.trainer.fit import fit
 
@@ -455,4 +498,7 @@ def final_fit(corpus: Corpus, result: SearchFinished, name: str, *, force: bool 
         resume = resume and previous.corpus.fingerprint == corpus.fingerprint
     except (ModelNotFoundError, CorruptModelError):
         resume = False
-    return fit(corpus, result.best, name, force=force, resume=resume)
+    config = result.best
+    if time_limit:
+        config = config.replace(training=config.training.replace(time_limit=max(1.0, time_limit)))
+    return fit(corpus, config, name, force=force, resume=resume)

@@ -71,6 +71,7 @@ class CharlmApp(App[None]):
         saved = prefs.load_settings() if remember else prefs.Saved(DecodeSettings(), ViewSettings())
         self._warnings = list(saved.warnings)
         start = settings if settings is not None else (live.get() if live is not None else saved.decode)
+        self._saved_decode, self._overrides = saved.decode, dict(overrides or {})
         if overrides:
             try:
                 start = start.replace(**overrides)
@@ -122,9 +123,13 @@ class CharlmApp(App[None]):
                 self._save_error(exc)
 
     def _save(self) -> None:
+        """Save the settings, but not the command line's options (they are for this launch only,
+        unless changed in the app)."""
         if self.remember:
+            kept = {k: getattr(self._saved_decode, k) for k, v in self._overrides.items()
+                    if getattr(self.settings, k) == v}
             try:
-                prefs.save_settings(self.settings, self.view)
+                prefs.save_settings(self.settings.replace(**kept), self.view)
             except OSError as exc:
                 self._save_error(exc)
 

@@ -42,6 +42,16 @@ def decode_options(f):
     return f
 
 
+def given_options(options: dict) -> dict:
+    """The decoding options the user gave (the app keeps its saved settings for the others)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return {name: value for name, value in options.items()
+            if name in spec.specs(DecodeSettings)
+            and ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)}
+
+
 def read_prompt(argument: str | None, stdin) -> str:
     """Stdin first (when piped), then the argument; one trailing newline of stdin dropped."""
     parts = []
@@ -81,10 +91,11 @@ def cli(prompt, once, model_name, as_json, backend, **options) -> None:
     """Play with a character-level language model.
 
     Without --once, opens the terminal app (decoding options given here
-    change the settings it saved last time). With --once, completes PROMPT
-    (and/or text piped on stdin) and prints only the completion.
+    apply to this launch; the others are those of the last session). With
+    --once, completes PROMPT (and/or text piped on stdin) and prints only
+    the completion.
     """
-    given = spec.flag_values(spec.specs(DecodeSettings), options)
+    given = given_options(options)
     with user_errors():
         settings = DecodeSettings(**given)
     if not once:

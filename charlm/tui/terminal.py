@@ -25,7 +25,7 @@ CHECK_EVERY = 0.5
 #: If a clean exit has not finished this long after the terminal went away, stop anyway.
 FORCE_EXIT_AFTER = 3.0
 #: Exit status after a hang-up, as a shell reports a death by SIGHUP.
-HANGUP_STATUS = 128 + signal.SIGHUP
+HANGUP_STATUS = 128 + getattr(signal, "SIGHUP", 1)
 
 
 def terminal_problem(stdin: IO | None = None, stdout: IO | None = None,
@@ -88,7 +88,7 @@ def watch_terminal(app: App) -> None:
 
     try:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, gone)
-    except (NotImplementedError, RuntimeError, ValueError):  # not on this platform / thread
+    except (AttributeError, NotImplementedError, RuntimeError, ValueError):  # no SIGHUP here
         pass
     if fd >= 0 and hasattr(select, "poll"):
         app.set_interval(CHECK_EVERY, lambda: gone() if hung_up(fd) else None)

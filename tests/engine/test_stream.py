@@ -463,3 +463,28 @@ def test_a_switch_out_of_beam_is_marked_after_the_committed_beam():
     marks = []
     chunks, fin = run(HookedModel(table, hook), live, marks=marks)
     assert [(m.position, m.settings.mode) for m in marks] == [(5, "greedy")]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_exhaustive_beam_without_an_excluded_id_is_brute_force_over_the_rest(seed):
+    table = random_table(3, seed + 40)
+    settings = DecodeSettings(mode="beam", beam_width=81, num=3, length=4)
+    events = list(generate(BigramModel(table), [1], settings, CHARS, never=[0]))
+    fin = events[-1]
+    allowed = [s for s in all_sequences(3, 4) if 0 not in s]
+    best = sorted(allowed, key=lambda s: -sequence_logprob(table, 1, s))[:3]
+    assert [h.ids for h in fin.hypotheses] == best
+    for h in fin.hypotheses:  # scores are the model's own log-probs, not renormalised
+        assert h.logprob == pytest.approx(sequence_logprob(table, 1, h.ids))
+
+
+def test_sampling_without_an_excluded_id_follows_the_renormalised_distribution():
+    table = np.array([[0.5, 0.2, 0.3], [0.4, 0.4, 0.2], [0.6, 0.1, 0.3]])
+    counts = np.zeros(3)
+    for seed in range(3000):
+        fin = list(generate(BigramModel(table), [1], DecodeSettings(mode="sample", temperature=1.0, length=1,
+                                                                      seed=seed), CHARS, never=[0]))[-1]
+        counts[fin.hypotheses[0].ids[0]] += 1
+    expected = 3000 * np.array([0.0, 2 / 3, 1 / 3])
+    assert counts[0] == 0
+    assert ((counts[1:] - expected[1:]) ** 2 / expected[1:]).sum() < 10.83  # chi-square, 1 df, p = 0.001

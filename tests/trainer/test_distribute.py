@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -133,3 +134,30 @@ def test_a_broken_tf_config_is_a_one_line_error(tiny_srt, monkeypatch, raw):
     monkeypatch.setenv("TF_CONFIG", raw)
     result = CliRunner().invoke(cli, ["fit", str(tiny_srt), "--strategy", "multi-worker"])
     assert result.exit_code == 2 and result.output.startswith("Error: TF_CONFIG is not a usable worker cluster")
+
+
+def test_a_distributed_search_runs_trials_on_workers_and_the_chief_stores_one_model(tiny_srt, charlm_home):
+    port = str(free_port())
+    args = ["-m", "charlm.trainer.cli", "tune", str(tiny_srt), "--name", "dist", "--archs", "gru",
+            "--max-epochs", "2", "--max-trials", "4", "--seq-length", "16", "--batch-size", "8",
+            "--epochs", "1", "--patience", "0"]
+
+    def start(tuner_id: str) -> subprocess.Popen:
+        env = env_for(charlm_home, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                      KERASTUNER_ORACLE_PORT=port)
+        return subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=ROOT)
+
+    chief = start("chief")
+    workers = [start("tuner0"), start("tuner1")]
+    results = finish([*workers, chief], timeout=600)
+    for code, out, err in results:
+        assert code == 0, (out + err)[-3000:]
+    chief_out = results[2][1]
+    ran = [re.findall(r"^trial (\d+):", out, re.M) for _, out, _ in results[:2]]
+    assert len(ran[0]) + len(ran[1]) >= 2 and not set(ran[0]) & set(ran[1]), ran  # each trial ran once
+    started_on = re.findall(r"^trial (\d+) on (tuner\d)", chief_out, re.M)  # the chief saw them all
+    assert sorted(t for t, _ in started_on) == sorted(ran[0] + ran[1])
+    assert "this process is the chief" in chief_out and "training it as dist" in chief_out
+    assert "the chief stores the best model" in results[0][1]
+    assert [r.name for r in store.list_models(include_builtin=False)] == ["dist"]

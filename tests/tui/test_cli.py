@@ -264,3 +264,20 @@ def test_help_shows_ranges_declared_once():
     for s in spec.specs(DecodeSettings).values():
         assert s.flag in help_text
     assert "0<=x<=256" in help_text.replace(" ", "") or "1<=x<=256" in help_text.replace(" ", "")
+
+
+def test_the_app_gets_only_the_options_given(monkeypatch):
+    import charlm.tui.launch
+    import charlm.tui.terminal
+
+    calls = []
+    monkeypatch.setattr(charlm.tui.terminal, "terminal_problem", lambda: None)
+    monkeypatch.setattr(charlm.tui.launch, "launch", lambda *args: calls.append(args) or 0)
+    result = CliRunner().invoke(cli, ["hola", "--mode", "beam", "-n", "50", "--stop", "a\\n"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(None, {"mode": "beam", "length": 50, "stop": ("a\n",)}, "hola")]
+
+
+def test_the_app_in_a_pipe_says_to_use_once():
+    line = error_line(CliRunner().invoke(cli, ["hola"]))
+    assert "--once" in line

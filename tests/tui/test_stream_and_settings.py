@@ -183,8 +183,13 @@ async def test_settings_are_kept_between_launches_under_charlm_home(charlm_home)
     again = CharlmApp(make_engine())
     assert again.live.get().temperature == 0.8 and again.live.get().mode == "greedy"
     assert again.view.pace == 60 and again.view.confidence
-    # Options given on the command line change the saved settings for this launch.
-    assert CharlmApp(make_engine(), overrides={"temperature": 1.2}).live.get().temperature == 1.2
+    # Options given on the command line change the saved settings for this launch only.
+    launched = CharlmApp(make_engine(), overrides={"temperature": 1.2, "length": 50})
+    assert launched.live.get().temperature == 1.2 and launched.live.get().length == 50
+    async with launched.run_test() as pilot:
+        await pilot.press("f2")  # greedy -> beam: saved; the options given are not
+    after = CharlmApp(make_engine()).live.get()
+    assert (after.mode, after.temperature, after.length) == ("beam", 0.8, 200)
 
 
 async def test_a_broken_settings_file_keeps_what_is_valid_and_says_so(charlm_home):
