@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from charlm.engine.modes import mode as mode_of
+from charlm.engine.modes import shaping
 from charlm.engine.settings import DecodeSettings
 from charlm.engine.step import State, StepModel
 
@@ -44,6 +45,13 @@ def suggestion_settings(settings: DecodeSettings, max_chars: int) -> DecodeSetti
     else greedy (with the same n-gram blocking and stop strings); one result, ``max_chars`` long."""
     mode = settings.mode if mode_of(settings.mode).deterministic else "greedy"
     return settings.replace(mode=mode, num=1, length=max_chars)
+
+
+def depends_on(settings: DecodeSettings) -> tuple:
+    """What of ``settings`` a suggestion depends on: equal for two settings that suggest alike
+    (a new temperature in a sampling mode changes no suggestion)."""
+    s = suggestion_settings(settings, 1)
+    return (*shaping(s), s.stop)
 
 
 def word_end(previous: str, text: str, words: int) -> int | None:

@@ -142,12 +142,16 @@ def compare(
     prompt: str | None = None,
     length: int = DEFAULT_LENGTH,
     force: bool = False,
+    cluster=None,
 ) -> Iterator[CompareEvent]:
     """Fit each config (one per architecture) and compare the results.
 
     Yields ``ArchStarted``, that fit's events, ``ArchCompared`` per
     architecture, then one ``CompareFinished``. Completions use each
-    config's training seed.
+    config's training seed. With a multi-worker ``cluster`` every fit is
+    data-parallel over the workers; the architectures run one after the other
+    (each needs all workers), and only the chief compares (other workers
+    finish with no rows).
 
     Raises:
         ConfigError, InvalidNameError, CorpusError: as ``fit`` does, before any training
@@ -166,7 +170,9 @@ def compare(
         for i, config in enumerate(configs, 1):
             arch = config.name
             yield ArchStarted(arch, names[arch], i, len(archs))
-            finished = yield from _relay(fit(corpus, config, names[arch], force=force))
+            finished = yield from _relay(fit(corpus, config, names[arch], force=force, cluster=cluster))
+            if cluster is not None and not cluster.is_chief:
+                continue
             if not isinstance(finished, FitFinished) or finished.record is None:
                 break
             interrupted = finished.reason == "interrupted"
@@ -179,7 +185,8 @@ def compare(
     except KeyboardInterrupt:
         yield CompareFinished(tuple(rows), interrupted=True)
         return
-    done = len(rows) == len(archs) and all(r.reason != "interrupted" for r in rows)
+    worker = cluster is not None and not cluster.is_chief
+    done = worker or (len(rows) == len(archs) and all(r.reason != "interrupted" for r in rows))
     yield CompareFinished(tuple(rows), interrupted=not done)
 
 

@@ -31,6 +31,7 @@ from charlm.trainer.cli_support import (
     shown,
     stop_signals_interrupt,
 )
+from charlm.trainer.distribute import STRATEGIES
 from charlm.trainer.options import (
     config_from_options,
     model_options,
@@ -109,9 +110,13 @@ def _completion_lines(rows) -> list[Text]:
 @click.option("--prompt", help="Prompt of the completions (default: the first words of the validation text).")
 @click.option("--length", type=click.IntRange(0, 10_000), default=60, show_default=True, help="Completion length.")
 @click.option("--force", is_flag=True, help="Retrain models that are already in the store.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto", show_default=True,
+              help="Where each model trains, as for fit (see docs/scaling.md).")
+@click.option("--log-dir", type=click.Path(file_okay=False), help="Write TensorBoard scalars here (one run per model).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows (progress goes to stderr).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), help="Write the validation curves to a PNG.")
-def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, plot, **options) -> None:
+def compare(corpus, archs_text, sample, base, prompt, length, force, strategy, log_dir, as_json, plot,
+            **options) -> None:
     """Train each architecture on CORPUS with the same split and budget, then compare them.
 
     Every model is an ordinary `fit` (leak-free validation tail, exact
@@ -121,6 +126,8 @@ def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, pl
     """
     from charlm.trainer.compare import compare as compare_models
     from charlm.trainer.compare import parse_archs
+    from charlm.trainer.distribute import make_cluster
+    from charlm.trainer.tensorboard import Tee, TensorBoardLog
 
     console = Console(stderr=as_json)
     model_opts = pop_model_options(options)
@@ -135,9 +142,10 @@ def compare(corpus, archs_text, sample, base, prompt, length, force, as_json, pl
         paths = corpus_paths(corpus, sample)
         configs = [config_from_options(model_opts, arch=a, strict=False) for a in arch_list]
         data = load_for(paths, normalization_from_options(model_opts), Console(stderr=True))
+        cluster = make_cluster(strategy)
         events = compare_models(data, configs, name_or_default(base, paths, sample, corpus, ""), prompt=prompt,
-                                length=length, force=force)
-        drive(events, view)
+                                length=length, force=force, cluster=cluster)
+        drive(events, Tee(view, TensorBoardLog(log_dir, enabled=cluster.is_chief)))
         rows = list(view.finished.rows) if view.finished else []
         if plot and rows:
             from charlm.trainer.plot import plot_histories

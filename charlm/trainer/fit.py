@@ -211,8 +211,8 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
         skip_epochs(config, data, rng, len(history), trainer.replicas)
     corpus_info = CorpusInfo(
         fingerprint=corpus.fingerprint, sources=corpus.sources, chars=len(corpus.text),
-        documents=len(corpus.documents), train_chars=len(data.split.train), val_chars=len(data.split.val),
-        split_by=data.split.by, separator=corpus.separator,
+        documents=len(corpus.documents), train_chars=len(data.train_ids), val_chars=len(data.val_ids),
+        split_by=data.split_by, separator=corpus.separator,
     )
 
     def record(status: str, reason: str) -> ModelRecord:
@@ -223,7 +223,7 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
     first_epoch = len(history) + 1
     n_batches = len(make_batches(config, data.train_ids, np.random.default_rng(0), trainer.replicas))
     yield FitStarted(name, config, archs.of(config.arch).count_params(config.arch, len(vocab)), len(vocab),
-                     len(data.split.train), len(data.split.val), data.split.by, n_batches, first_epoch,
+                     len(data.train_ids), len(data.val_ids), data.split_by, n_batches, first_epoch,
                      unigram_perplexity(data.train_ids, data.val_ids, len(vocab)), trainer.replicas)
     reason = "max-epochs"
     deadline = time.monotonic() + t.time_limit if t.time_limit else None

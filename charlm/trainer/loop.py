@@ -23,9 +23,9 @@ import numpy as np
 
 from charlm import archs
 from charlm.config import ModelConfig
-from charlm.data.batching import epoch_batches, stream_batches
+from charlm.data.batching import epoch_batches, skip_epoch, stream_batches
 from charlm.data.corpus import Corpus
-from charlm.data.split import Split, split_corpus
+from charlm.data.split import split_corpus
 from charlm.data.vocab import Vocabulary
 from charlm.engine.scoring import prime_id, score_text
 from charlm.trainer.distribute import Cluster, lost
@@ -33,13 +33,14 @@ from charlm.trainer.distribute import Cluster, lost
 
 @dataclass(frozen=True)
 class Prepared:
-    """A corpus made ready for training: vocabulary, split and ids."""
+    """A corpus made ready for training: vocabulary and the split's ids (small unsigned ints,
+    the only copy of the text a run keeps)."""
 
     vocab: Vocabulary
-    split: Split
     train_ids: np.ndarray
     val_ids: np.ndarray
     prime: int  # what the validation text is conditioned on (the document separator)
+    split_by: str  # "documents" or "characters"
 
 
 def prepare(corpus: Corpus, config: ModelConfig, vocab: Vocabulary | None = None) -> Prepared:
@@ -52,8 +53,8 @@ def prepare(corpus: Corpus, config: ModelConfig, vocab: Vocabulary | None = None
     vocab = vocab or Vocabulary.from_text(corpus.text)
     min_train = t.seq_length * (t.batch_size if t.stateful else 1) + 1
     split = split_corpus(corpus, t.val_fraction, min_train_chars=min_train)
-    return Prepared(vocab, split, vocab.encode(split.train).ids, vocab.encode(split.val).ids,
-                    prime_id(vocab, corpus.separator))
+    return Prepared(vocab, vocab.encode(split.train).ids, vocab.encode(split.val).ids,
+                    prime_id(vocab, corpus.separator), split.by)
 
 
 def make_batches(config: ModelConfig, train_ids: np.ndarray, rng: np.random.Generator, replicas: int = 1):
@@ -274,10 +275,11 @@ class Trainer:
 
 def skip_epochs(config: ModelConfig, data: Prepared, rng: np.random.Generator, epochs: int,
                 replicas: int = 1) -> None:
-    """Draw ``epochs`` epochs' batches from ``rng`` without training, so a resumed run's
-    epoch k gets the batches an uninterrupted run's epoch k would have."""
+    """Draw what ``epochs`` epochs draw from ``rng`` without training (or making batches), so a
+    resumed run's epoch k gets the batches an uninterrupted run's epoch k would have."""
+    t = config.training
     for _ in range(epochs):
-        make_batches(config, data.train_ids, rng, replicas)
+        skip_epoch(len(data.train_ids), t.seq_length, t.batch_size * replicas, rng, stateful=t.stateful)
 
 
 def _optimizer(config: ModelConfig):

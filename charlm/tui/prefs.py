@@ -29,7 +29,7 @@ HISTORY_MAX = 500
 
 @dataclass(frozen=True)
 class ViewSettings:
-    """How the app shows a completion (not how it is decoded)."""
+    """How the app shows a completion and what it suggests as you type (not how it decodes)."""
 
     pace: int = setting(0, Spec(
         int, 0, 10_000, label="pace",
@@ -37,6 +37,12 @@ class ViewSettings:
         ladder=(0, 5, 10, 20, 30, 60, 100, 200, 500, 1000)))
     confidence: bool = setting(False, Spec(bool, label="colour",
                                            help="Colour generated text by the model's confidence."))
+    suggest: bool = setting(True, Spec(bool, label="suggest",
+                                       help="Show the model's continuation after the cursor as you type."))
+    suggest_length: int = setting(40, Spec(
+        int, 5, 200, label="suggestion length",
+        help="The longest suggestion, in characters (it ends at a whole word when it can).",
+        ladder=(10, 20, 30, 40, 60, 80, 120, 200)))
 
     def __post_init__(self) -> None:
         spec.validate(self)

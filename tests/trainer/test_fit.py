@@ -128,3 +128,36 @@ def test_same_seed_same_model(tiny_srt):
     _, a = run(corpus, config, name="a")
     _, b = run(corpus, config, name="b")
     assert a.record.val_perplexity == pytest.approx(b.record.val_perplexity, rel=1e-6)
+
+
+def test_the_time_limit_stops_within_one_batch_and_keeps_the_best_model(tiny_srt):
+    import time
+
+    corpus = load_corpus([tiny_srt])
+    limit = 2.0
+    gen = fit(corpus, tiny(max_epochs=10_000, time_limit=limit), "timed")
+    seen = []
+    for event in gen:
+        if isinstance(event, FitStarted):
+            deadline = time.monotonic() + limit  # fit's own deadline is set just after this
+        elif isinstance(event, BatchEnd):
+            seen.append(time.monotonic())
+        elif isinstance(event, FitFinished):
+            done = event
+    late = [t for t in seen if t > deadline]
+    assert len(late) <= 1, f"{len(late)} batches ended after the budget"
+    assert done.reason == "time-limit" and done.record.stop_reason == "time-limit"
+    assert store.load_record("timed").val_perplexity == done.record.val_perplexity
+
+
+def test_a_longer_budget_is_the_same_model_and_resume_extends_it(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    _, first = run(corpus, tiny(max_epochs=2), name="grow")
+    _, again = run(corpus, tiny(max_epochs=5, patience=3), name="grow")
+    assert again.reason == "cached" and len(again.record.history) == 2
+    events, grown = run(corpus, tiny(max_epochs=4), name="grow", resume=True)
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [3, 4]
+    assert [e.epoch for e in grown.record.history] == [1, 2, 3, 4]
+    assert grown.record.config.training.max_epochs == 4
+    with pytest.raises(ConfigError, match="only --epochs, --patience and --time-limit"):
+        run(corpus, tiny(max_epochs=6, learning_rate=0.5), name="grow", resume=True)

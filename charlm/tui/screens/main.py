@@ -3,12 +3,15 @@
 The screen talks to the app only through :class:`~charlm.tui.host.Host`: it
 watches the app's ``engine``, ``settings`` and ``view`` and asks it to change
 settings; completions are in :mod:`charlm.tui.screens.streaming`. Printable
-keys typed anywhere but the prompt go to the prompt.
+keys typed anywhere but the prompt go to the prompt. The prompt's suggestions
+come from the same prefix cache as the next-character panel
+(:mod:`charlm.tui.suggester`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -22,12 +25,14 @@ from charlm.engine.engine import Engine
 from charlm.engine.modes import TABLE
 from charlm.engine.prefix import Analysis, PrefixCache
 from charlm.engine.settings import DecodeSettings, parse_escapes, show_escapes
+from charlm.engine.suggest import depends_on
 from charlm.errors import ConfigError
 from charlm.tui.host import Command
 from charlm.tui.messages import AdjustSetting, AnalysisReady, ChooseModel, EditSetting, FocusPrompt, PickChar
 from charlm.tui.prefs import ViewSettings
 from charlm.tui.screens.dialogs import HistorySearch, TextDialog
 from charlm.tui.screens.streaming import StreamingScreen
+from charlm.tui.suggester import ModelSuggester
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptEditor, PromptStats
 from charlm.tui.widgets.settings_panel import VIEW_KEYS, SettingsPanel, step_setting, step_view
@@ -65,12 +70,14 @@ class MainScreen(StreamingScreen):
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("ctrl+f", "search_history", "History", show=False),
         Binding("ctrl+u", "clear_prompt", "Clear prompt", show=False),
+        Binding("ctrl+g", "toggle_suggestions", "Suggestions", show=False),
     ]
 
     def __init__(self, prompt: str = "") -> None:
         super().__init__()
         self._initial_prompt = prompt
         self._cache: PrefixCache | None = None
+        self._suggests: tuple = ()  # what suggestions depend on (settings, length)
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -80,7 +87,9 @@ class MainScreen(StreamingScreen):
                 yield Transcript(id="transcript")
                 yield PromptEditor(self._initial_prompt, id="prompt",
                                    on_change=lambda _: self._analyze_prompt(),
-                                   history=lambda: self.host.history)
+                                   history=lambda: self.host.history,
+                                   suggester=ModelSuggester(lambda: self._cache, self.host.live.get,
+                                                            lambda: self.host.view.suggest_length))
                 yield PromptStats(id="stats")
             with Vertical(id="side"):
                 yield SettingsPanel(id="settings")
@@ -91,7 +100,7 @@ class MainScreen(StreamingScreen):
         self.prompt.move_cursor(self.prompt.document.end)
         self.prompt.focus()
         self.watch(self.app, "view", self._view_changed, init=True)
-        self.watch(self.app, "settings", lambda _: self.show_settings(), init=False)
+        self.watch(self.app, "settings", self._settings_changed, init=False)
         self.watch(self.app, "engine", self._engine_changed, init=True)
 
     def on_unmount(self) -> None:
@@ -104,11 +113,25 @@ class MainScreen(StreamingScreen):
         self.prompt.allow_newline(engine is None or "\n" in engine.vocab)
         self.show_settings()
         self._analyze_prompt()
+        self.prompt.refresh_suggestion()
 
     def _view_changed(self, view: ViewSettings) -> None:
         self._pace = view.pace
         self.transcript.set_confidence(view.confidence)
+        self.prompt.set_suggestions(view.suggest)
         self.show_settings()
+        self._suggestions_depend()
+
+    def _settings_changed(self, settings: DecodeSettings) -> None:
+        self.show_settings()
+        self._suggestions_depend()
+
+    def _suggestions_depend(self) -> None:
+        """Suggest again when what suggestions depend on changed (not on every setting)."""
+        depends = (depends_on(self.host.settings), self.host.view.suggest_length)
+        if depends != self._suggests:
+            self._suggests = depends
+            self.prompt.refresh_suggestion()
 
     def show_settings(self) -> None:
         engine = self.host.engine
@@ -158,6 +181,13 @@ class MainScreen(StreamingScreen):
     def action_clear_prompt(self) -> None:
         self.prompt.action_clear_prompt()
         self.prompt.focus()
+
+    def action_toggle_suggestions(self) -> None:
+        """Suggestions as you type on or off (kept between launches)."""
+        view = self.host.view
+        self.host.update_view(replace(view, suggest=not view.suggest))
+        self.notify("Suggestions on: → takes a character, Tab a word, End all of it."
+                    if not view.suggest else "Suggestions off (Ctrl+G turns them on).")
 
     # -- settings -------------------------------------------------------------------------
     def action_adjust(self, key: str, direction: int) -> None:
@@ -295,6 +325,8 @@ class MainScreen(StreamingScreen):
                           lambda n=name: self.action_adjust(n, -1))
         yield Command("Colour by confidence", "Toggle confidence colours (F7)",
                       lambda: self.action_adjust("confidence", 1))
+        yield Command("Suggestions on/off", "The model's continuation as you type (Ctrl+G)",
+                      self.action_toggle_suggestions)
         for m in TABLE:
             yield Command(f"Mode: {m.label}", m.help, lambda name=m.name: self.action_set_mode(name))
 

@@ -5,7 +5,9 @@ usually one line of dialogue). Ctrl+J, or Shift+Enter where the terminal
 reports it, inserts a newline -- only for a model that knows newlines;
 otherwise it would be read as an unknown symbol, so the editor says so
 instead. Up on the first line and Down on the last walk the prompt history;
-Ctrl+U clears the prompt (Ctrl+Z brings it back).
+Ctrl+U clears the prompt (Ctrl+Z brings it back). While typing, the model's
+continuation shows as ghost text (:mod:`charlm.tui.widgets.ghost`); Enter
+completes what was typed and hides it.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from textual.message import Message
 from textual.widgets import Static, TextArea
 
 from charlm.data.sanitize import terminal_safe
+from charlm.tui.widgets.ghost import GhostTextArea, Suggester
 from charlm.tui.widgets.next_chars import visible
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "newline")
 
 
-class PromptEditor(TextArea):
-    """A TextArea where Enter submits instead of inserting a newline."""
+class PromptEditor(GhostTextArea):
+    """A TextArea where Enter submits instead of inserting a newline, with ghost-text suggestions."""
 
     DEFAULT_CSS = """
     PromptEditor {
@@ -59,20 +62,22 @@ class PromptEditor(TextArea):
 
     def __init__(self, text: str = "", id: str | None = None,  # noqa: A002
                  on_change: Callable[[str], None] | None = None,
-                 history: Callable[[], list[str]] | None = None) -> None:
+                 history: Callable[[], list[str]] | None = None,
+                 suggester: Suggester | None = None) -> None:
         """``on_change(text)`` runs on every edit, in this widget's own handler.
 
         Called there rather than where ``Changed`` bubbles to, the screen's
         reaction (the next-character bars) is ready before the edited text is
         painted, and both appear in the same frame instead of one frame apart.
-        ``history()`` gives the earlier prompts, oldest first.
+        ``history()`` gives the earlier prompts, oldest first; ``suggester``
+        gives the ghost text.
         """
         self._on_change = on_change
         self._history = history or (lambda: [])
         self._history_at: int | None = None  # index into the history while walking it
         self._draft = ""
         self.newline_ok = True
-        super().__init__(text, id=id, soft_wrap=True, tab_behavior="focus",
+        super().__init__(text, id=id, suggester=suggester, soft_wrap=True, tab_behavior="focus",
                          show_line_numbers=False, compact=False, highlight_cursor_line=False,
                          placeholder="Type a prompt, then Enter")
         self.border_title = "prompt"
@@ -84,7 +89,16 @@ class PromptEditor(TextArea):
         self._subtitle()
 
     def _subtitle(self) -> None:
-        self.border_subtitle = "⏎ complete · ^j newline" if self.newline_ok else "⏎ complete"
+        """The keys that matter now: those that take a suggestion while one is on its way."""
+        if self.expecting:
+            subtitle = "⇥ word · → char · end all · ⏎ complete"
+        else:
+            subtitle = "⏎ complete · ^j newline" if self.newline_ok else "⏎ complete"
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
+
+    def ghost_changed(self) -> None:
+        self._subtitle()
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
@@ -140,6 +154,7 @@ class PromptEditor(TextArea):
 
     def action_submit(self) -> None:
         self._history_at = None
+        self.dismiss_suggestion()  # the completion is what to read now
         self.post_message(self.Submitted(self, self.text))
 
     def action_clear_prompt(self) -> None:

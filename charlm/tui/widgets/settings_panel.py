@@ -53,11 +53,19 @@ def step_setting(s: DecodeSettings, key: str, direction: int) -> DecodeSettings:
 
 
 def step_view(v: ViewSettings, key: str, direction: int) -> ViewSettings:
-    """``v`` with view setting ``key`` moved one step (a toggle flips)."""
+    """``v`` with view setting ``key`` moved one step (a toggle flips; "suggest" steps
+    off ↔ the suggestion length)."""
     from dataclasses import replace
 
     if key == "confidence":
         return replace(v, confidence=not v.confidence)
+    if key == "suggest":  # one row: off, then ever longer suggestions
+        if not v.suggest:
+            return replace(v, suggest=True) if direction > 0 else v
+        length = spec_of(ViewSettings, "suggest_length").step(v.suggest_length, direction)
+        if direction < 0 and length == v.suggest_length:
+            return replace(v, suggest=False)
+        return replace(v, suggest_length=length)
     return replace(v, **{key: spec_of(ViewSettings, key).step(getattr(v, key), direction)})
 
 
@@ -95,6 +103,8 @@ class Row:
             return "max" if v.pace == 0 else f"{v.pace}/s"
         if k == "confidence":
             return "on" if v.confidence else "off"
+        if k == "suggest":
+            return f"{v.suggest_length} ch" if v.suggest else "off"
         return str(getattr(s, k))
 
     def live(self, s: DecodeSettings) -> bool:
@@ -116,6 +126,7 @@ ROWS = (
     Row("seed", "seed"),
     Row("pace", "pace", view=True),
     Row("confidence", "colour", view=True),
+    Row("suggest", "suggest", view=True),
 )
 VIEW_KEYS = tuple(r.key for r in ROWS if r.view)
 KEYS = ("model", *(r.key for r in ROWS))
