@@ -39,9 +39,10 @@ class SeedApproach:
     """``model.predict`` on the re-encoded window, once per character and per beam."""
 
     def __init__(self, record, weights):
-        from charlm.trainer.model import build_model, set_named_weights
+        from charlm import archs
+        from charlm.archs.base import set_named_weights
 
-        self.model = build_model(record.config, len(record.vocabulary))
+        self.model = archs.of(record.config.arch).build_keras(record.config.arch, len(record.vocabulary))
         set_named_weights(self.model, weights)
 
     def logprobs(self, ids: list[int]) -> np.ndarray:

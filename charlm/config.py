@@ -25,6 +25,7 @@ from charlm.errors import ConfigError
 from charlm.spec import Spec, setting
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
+SCHEDULES = ("plateau", "cosine")
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,13 @@ class TrainConfig:
                                              help="Optimizer (rmsprop, as in the seed study, adam or adamw)."))
     learning_rate: float = setting(1e-2, Spec(float, 0.0, 1.0, lo_open=True, flag="--lr", label="lr",
                                               help="Learning rate."))
+    schedule: str = setting("plateau", Spec(str, choices=SCHEDULES, flag="--schedule",
+                                            help="plateau: multiply the learning rate by --lr-decay after an "
+                                                 "epoch without improvement; cosine: anneal it to a tenth over the "
+                                                 "--time-limit (else over --epochs), as nanoGPT does."))
     lr_decay: float = setting(0.5, Spec(float, 0.0, 1.0, lo_open=True, flag="--lr-decay", label="lr-decay",
                                         help="Multiply the learning rate by this after an epoch without "
-                                             "improvement (1 = off)."))
+                                             "improvement (1 = off; plateau schedule)."))
     warmup: int = setting(0, Spec(int, 0, 1_000_000, flag="--warmup",
                                   help="Batches of linear learning-rate warm-up at the start (0 = off)."))
     weight_decay: float = setting(0.0, Spec(float, 0.0, 1.0, flag="--weight-decay", label="weight-decay",

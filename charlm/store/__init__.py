@@ -229,6 +229,7 @@ def save_model(name: str, record: ModelRecord, weights: dict[str, np.ndarray]) -
     """
     validate_name(name)
     check_arrays(weights, weight_layout(record.config, len(record.vocabulary)))
+    ModelRecord.from_json(record.to_json(), name=name)  # never write a model this charlm cannot read
     root = models_dir()
     with locks.name_lock(root, name, doing="saved"):
         try:

@@ -249,9 +249,8 @@ def _corpus(value: Any) -> CorpusInfo:
     unknown = sorted(set(c) - set(CorpusInfo.__dataclass_fields__))
     if unknown:
         raise ConfigError(f"unknown corpus keys: {', '.join(map(str, unknown))}")
+    # One character between documents, or none (byte-exact files are joined as they are).
     separator = _string(c.get("separator", "\n"), "corpus separator", max_len=1)
-    if len(separator) != 1:
-        raise ConfigError("corpus separator must be one character")
     return CorpusInfo(
         fingerprint=_string(c["fingerprint"], "corpus fingerprint", max_len=128),
         sources=tuple(_string(s, "corpus source") for s in _list(c["sources"], "corpus sources")[:10_000]),

@@ -227,6 +227,7 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
                      unigram_perplexity(data.train_ids, data.val_ids, len(vocab)), trainer.replicas)
     reason = "max-epochs"
     deadline = time.monotonic() + t.time_limit if t.time_limit else None
+    trainer.set_horizon(t.time_limit or None, (t.max_epochs - first_epoch + 1) * n_batches)
     replicas = trainer.replicas
     try:
         for epoch in range(first_epoch, t.max_epochs + 1):
@@ -244,7 +245,7 @@ def _train(corpus: Corpus, config: ModelConfig, name: str, previous: ModelRecord
             improved = res.val_perplexity < best_ppl
             if improved:
                 best_ppl, best_epoch, best_weights = res.val_perplexity, epoch, res.weights
-            elif t.lr_decay < 1.0:
+            elif t.lr_decay < 1.0 and t.schedule == "plateau":
                 trainer.decay()
             history.append(EpochRecord(epoch, round(res.loss, 6), round(res.val_perplexity, 6), round(res.seconds, 3)))
             yield EpochEnd(epoch, res.loss, res.val_perplexity, best_ppl, best_epoch, res.seconds, improved,

@@ -112,7 +112,8 @@ class Trainer:
             self.optimizer = _optimizer(config)
             self.optimizer.build(self.model.trainable_variables)
         self.base_lr = t.learning_rate
-        self._scale = 1.0  # warm-up and plateau decay multiply the base learning rate
+        self._scale = 1.0  # plateau decay multiplies the base learning rate
+        self._horizon: tuple[float, float | None, int | None] | None = None
         self.steps = 0
         self._step = self._compile_step()
 
@@ -176,7 +177,7 @@ class Trainer:
     def train_batch(self, x: np.ndarray, y: np.ndarray):
         """One optimisation step on a global batch (``replicas * batch_size`` rows); returns
         the mean loss as a tensor (read it only when needed)."""
-        self._apply_warmup()
+        self._apply_schedule()
         self.steps += 1
         if self.cluster.workers == 1:
             return self._step(x, y)
@@ -188,10 +189,37 @@ class Trainer:
                 tf.errors.InternalError, tf.errors.AbortedError) as exc:
             raise lost(exc) from None
 
-    def _apply_warmup(self) -> None:
-        warm = self.config.training.warmup
-        if warm and self.steps <= warm:
-            self.optimizer.learning_rate.assign(self.base_lr * self._scale * min(1.0, (self.steps + 1) / warm))
+    def set_horizon(self, seconds: float | None, steps: int | None) -> None:
+        """Where training ends, for the cosine schedule: ``seconds`` from now (a time budget), else
+        after ``steps`` steps (counted from the first step of this run)."""
+        self._horizon = (time.monotonic(), seconds, steps)
+        self._first = self.steps
+
+    def progress(self) -> float:
+        """How far through its horizon the run is, 0 to 1 (the chief's figure on every worker)."""
+        if self._horizon is None:
+            return 0.0
+        start, seconds, steps = self._horizon
+        if seconds:
+            done = (time.monotonic() - start) / seconds
+            if self.cluster.workers > 1:  # clocks differ: every worker follows the chief's
+                done = float(self.cluster.agree([done])[0])
+        else:
+            done = (self.steps - self._first) / steps if steps else 0.0
+        return min(1.0, max(0.0, done))
+
+    def _apply_schedule(self) -> None:
+        """Warm-up, then the plateau scale or the cosine annealing to a tenth (nanoGPT's ``min_lr``)."""
+        t = self.config.training
+        warming = t.warmup and self.steps < t.warmup
+        if t.schedule != "cosine" and not warming and self.steps != t.warmup:
+            return  # the plateau rate is set when it changes (decay, resume)
+        lr = self.base_lr * self._scale
+        if t.schedule == "cosine":
+            lr = lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * self.progress())))
+        if warming:
+            lr *= (self.steps + 1) / t.warmup
+        self.optimizer.learning_rate.assign(lr)
 
     # -- weights and learning rate ---------------------------------------------------------
     @property

@@ -41,7 +41,7 @@ from charlm.config import ModelConfig, TrainConfig
 from charlm.data.corpus import Corpus
 from charlm.data.normalize import Normalization
 from charlm.errors import ConfigError, MissingExtraError
-from charlm.trainer.loop import EpochResult, Prepared, Trainer, prepare, skip_epochs
+from charlm.trainer.loop import EpochResult, Prepared, Trainer, make_batches, prepare, skip_epochs
 
 INSTALL_HINT = "pip install 'charlm[tune]'"
 SEARCH_FILE = "charlm-search.json"
@@ -326,13 +326,15 @@ def _run_trial(trainer: Trainer, data: Prepared, trial_id, epochs, initial_epoch
     hooks = keras.callbacks.CallbackList(list(callbacks), model=trainer.model)
     rng = np.random.default_rng(config.training.seed)
     skip_epochs(config, data, rng, initial_epoch)  # epoch k draws what fit's epoch k draws
+    per_epoch = len(make_batches(config, data.train_ids, np.random.default_rng(0)))
+    trainer.set_horizon(None, (epochs - initial_epoch) * per_epoch)
     best = math.inf
     hooks.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         hooks.on_epoch_begin(epoch)
         result = train_epoch(trainer, data, rng, deadline)
         ppl = result.val_perplexity if math.isfinite(result.val_perplexity) else math.inf
-        if ppl >= best and config.training.lr_decay < 1.0:
+        if ppl >= best and config.training.lr_decay < 1.0 and config.training.schedule == "plateau":
             trainer.decay()
         best = min(best, ppl)
         hooks.on_epoch_end(epoch, {"loss": result.loss, OBJECTIVE: ppl})

@@ -161,3 +161,11 @@ def test_a_longer_budget_is_the_same_model_and_resume_extends_it(tiny_srt):
     assert grown.record.config.training.max_epochs == 4
     with pytest.raises(ConfigError, match="only --epochs, --patience and --time-limit"):
         run(corpus, tiny(max_epochs=6, learning_rate=0.5), name="grow", resume=True)
+
+
+def test_the_cosine_schedule_anneals_to_a_tenth_over_the_epochs(tiny_srt):
+    corpus = load_corpus([tiny_srt])
+    events, done = run(corpus, tiny(max_epochs=3, schedule="cosine", lr_decay=0.5), name="cos")
+    rates = [e.learning_rate for e in events if isinstance(e, EpochEnd)]
+    assert rates[0] < TINY_FIELDS["learning_rate"] and rates == sorted(rates, reverse=True)
+    assert rates[-1] == pytest.approx(0.1 * TINY_FIELDS["learning_rate"], rel=0.05)

@@ -25,6 +25,7 @@ what shows is exactly what a key inserts.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -91,13 +92,20 @@ def split_rows(text: str, first: int, width: int) -> tuple[str, tuple[str, ...]]
     return rows[0], tuple(rows[1:])
 
 
+def _resolve(future: asyncio.Future, value: object) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
 class GhostTextArea(TextArea):
     """A TextArea that shows a :class:`Suggester`'s continuation after the cursor."""
 
     @dataclass
     class Suggested(Message, bubble=False):
-        """A worker's suggestion for the text of edit number ``version`` (None: it failed)."""
+        """A worker's suggestion for request ``ask``, made for the text of edit ``version``
+        (None: it failed)."""
 
+        ask: int
         version: int
         suggestion: str | None
         error: str = ""
@@ -108,14 +116,19 @@ class GhostTextArea(TextArea):
         self._version = 0  # text changes so far
         self._ghost, self._ghost_version = "", -1  # the suggestion, and for which text
         self._asked = -1  # the version a worker was last started for
+        self._asks = self._taken = 0  # workers started; the one whose answer shows
         self._active = False  # typed since the suggestion was last dismissed
         self._keep: str | None = None  # set by edit(): what typing leaves of the suggestion
         self._rows: tuple[str, ...] = ()  # the suggestion below the cursor's row
         self._ghost_row = 0  # the cursor's row in the wrapped document
         self._ghost_style: Style | None = None
         self._failed = False
-        # When a suggestion for the current text was first drawn (tests and the benchmark read it).
-        self.painted_at, self.painted_version = 0.0, -1
+        self._answer: asyncio.Future | None = None
+        # For tests and the benchmark: the edit the last worker answer was for, and when it
+        # came; what suggestion was last drawn, for which edit, and when.
+        self.answered, self.answered_at = -1, 0.0
+        self.painted: tuple[int, str] = (-1, "")
+        self.painted_at = 0.0
         super().__init__(*args, **kwargs)
 
     # -- what shows ----------------------------------------------------------------------
@@ -124,6 +137,11 @@ class GhostTextArea(TextArea):
         """Whether the cursor is at the end of the text with nothing selected."""
         selection = self.selection
         return selection.is_empty and selection.end == self.document.end
+
+    @property
+    def edits(self) -> int:
+        """How many times the text changed (a suggestion belongs to one of them)."""
+        return self._version
 
     @property
     def ghost(self) -> str:
@@ -147,13 +165,13 @@ class GhostTextArea(TextArea):
         """Turn suggestions on or off (off: none shows and none is computed)."""
         self.suggestions_on = on
         self._place()
-        self._ask()
+        self.ask_suggestion()
 
     def refresh_suggestion(self) -> None:
         """What suggestions come from changed (model, settings): drop the one shown and ask again."""
         self._ghost_version, self._asked = -1, -1
         self._place()
-        self._ask()
+        self.ask_suggestion()
 
     def dismiss_suggestion(self) -> None:
         """Hide the suggestion until the next edit."""
@@ -190,14 +208,14 @@ class GhostTextArea(TextArea):
         if self.is_mounted:
             # After the Changed message this edit posted: whoever reads the text first
             # (the prompt's analysis) does so before the worker competes with it.
-            self.call_later(self._ask)
+            self.call_later(self.ask_suggestion)
 
     def watch_selection(self, old: Selection, new: Selection) -> None:
         """The cursor left the end (hide) or came back (show, or ask)."""
         if not self.is_mounted:
             return
         self._place()
-        self._ask()
+        self.ask_suggestion()
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._place)  # once TextArea has re-wrapped
@@ -213,34 +231,67 @@ class GhostTextArea(TextArea):
         super().notify_style_update()
 
     # -- asking ----------------------------------------------------------------------------
-    def _ask(self) -> None:
+    def ask_suggestion(self) -> None:
+        """Start the worker for the text as it is, unless one already runs for it or none is wanted.
+
+        Called after every edit; a widget that reads the text itself on an edit
+        (the prompt's analysis) calls it once it is done, so the two never compete.
+        """
         if (self.suggester is None or not self.suggestions_on or not self._active or not self.at_end
                 or self._asked == self._version or not self.is_mounted):
             return
         self._asked = self._version
-        self._suggest(self.suggester, self.text, self._version)
+        self._asks += 1
+        self._answer = asyncio.get_running_loop().create_future()
+        self._suggest(self.suggester, self.text, self._asks, self._version, self._answer)
+
+    async def await_suggestion(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the suggestion being computed, and show it.
+
+        Awaited inside a batch update, it lets the edit and its suggestion be
+        drawn in one frame (no frame without it) when the model is quick; a
+        slower one shows when it comes.
+        """
+        answer = self._answer
+        if answer is None or self._asked != self._version:
+            return
+        try:
+            ask, version, suggestion, error = await asyncio.wait_for(asyncio.shield(answer), timeout)
+        except TimeoutError:
+            return
+        self._take(ask, version, suggestion, error)
 
     @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
-    def _suggest(self, suggester: Suggester, text: str, version: int) -> None:
+    def _suggest(self, suggester: Suggester, text: str, ask: int, version: int, answer: asyncio.Future) -> None:
         worker = get_current_worker()
+        error = ""
         try:
             suggestion = suggester.suggest(text, lambda: worker.is_cancelled)
         except Exception as exc:  # said once; typing goes on without suggestions
-            self.post_message(self.Suggested(version, None, f"{type(exc).__name__}: {exc}"))
+            suggestion, error = None, f"{type(exc).__name__}: {exc}"
+        if worker.is_cancelled:
             return
-        if suggestion is not None and not worker.is_cancelled:
-            self.post_message(self.Suggested(version, suggestion))
+        # Whoever waits in the edit's frame gets it first; the message covers everyone else.
+        answer.get_loop().call_soon_threadsafe(_resolve, answer, (ask, version, suggestion, error))
+        self.post_message(self.Suggested(ask, version, suggestion, error))
 
     @on(Suggested)
     def _suggested(self, message: Suggested) -> None:
-        if message.suggestion is None:
-            if not self._failed:
+        self._take(message.ask, message.version, message.suggestion, message.error)
+
+    def _take(self, ask: int, version: int, suggestion: str | None, error: str) -> None:
+        """Show a worker's answer if it is the latest one asked for and the text is still
+        the one it was computed for (each answer comes twice: see ``_suggest``)."""
+        if suggestion is None:
+            if error and not self._failed:
                 self._failed = True
-                self.notify(f"No suggestions: {message.error}", severity="warning", markup=False)
+                self.notify(f"No suggestions: {error}", severity="warning", markup=False)
             return
-        if message.version != self._version:  # the text changed since it was asked for
+        if version != self._version or ask != self._asks or ask == self._taken:
             return
-        self._ghost, self._ghost_version = displayable(message.suggestion), message.version
+        self._taken = ask
+        self.answered, self.answered_at = version, time.perf_counter()
+        self._ghost, self._ghost_version = displayable(suggestion), version
         self._place()
 
     # -- keys ------------------------------------------------------------------------------
@@ -286,9 +337,10 @@ class GhostTextArea(TextArea):
         if not (self.suggestion or self._rows) or (self.hide_suggestion_on_blur and not self.has_focus):
             return strip
         row = y + self.scroll_offset.y - self._ghost_row
-        if row == 0 or 0 < row <= len(self._rows):
-            if self.painted_version != self._version:
-                self.painted_at, self.painted_version = time.perf_counter(), self._version
+        if 0 <= row <= len(self._rows):
+            painted = (self._version, self.suggestion + "".join(self._rows))
+            if painted != self.painted:
+                self.painted, self.painted_at = painted, time.perf_counter()
         if not 0 < row <= len(self._rows):
             return strip
         segments = list(strip)

@@ -28,6 +28,8 @@ from charlm.tui.widgets.ghost import GhostTextArea, Suggester
 from charlm.tui.widgets.next_chars import visible
 
 NEWLINE_KEYS = ("ctrl+j", "shift+enter", "newline")
+#: How long an edit's frame waits for its suggestion (a few ms for the default model).
+SUGGESTION_WAIT = 0.012
 
 
 class PromptEditor(GhostTextArea):
@@ -149,6 +151,10 @@ class PromptEditor(GhostTextArea):
         # otherwise they wait one or two more frames (~30 ms at 60 fps).
         with self.app.batch_update():
             self._on_change(self.text)
+            # The suggestion too, when the model is quick: the text, the bars and the
+            # ghost text then change in one frame, and the ghost never blinks out.
+            self.ask_suggestion()
+            await self.await_suggestion(SUGGESTION_WAIT)
             for _ in range(3):
                 await asyncio.sleep(0)
 
