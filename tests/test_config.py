@@ -70,3 +70,24 @@ def test_every_registered_architecture_has_a_label_layout_and_defaults():
         assert arch.label(config).startswith(arch.title)
         assert arch.count_params(config, 50) > 0
         assert ModelConfig.from_dict(ModelConfig(config).to_dict()).arch == config, name
+
+
+def test_an_automatic_batch_size_is_scaled_to_the_corpus():
+    from charlm.config import auto_batch_size
+
+    assert [auto_batch_size(n) for n in (47_000, 300_000, 500_000, 800_000, 10**8)] == [16, 16, 32, 64, 64]
+    auto = TrainConfig()
+    assert auto.batch_size == 0 and auto.for_corpus(800_000).batch_size == 64
+    assert auto.replace(batch_size=8).for_corpus(800_000).batch_size == 8  # what the user gave is kept
+
+
+def test_a_fitted_model_records_its_concrete_batch_size(tiny_srt):
+    from charlm.data import load_corpus
+    from charlm.trainer.fit import FitFinished, fit
+
+    config = tiny_config("gru", units=8, embedding=4, seq_length=16, max_epochs=1)
+    assert config.training.batch_size == 0
+    done = [e for e in fit(load_corpus([tiny_srt]), config, "auto") if isinstance(e, FitFinished)][-1]
+    assert done.record.config.training.batch_size == 16
+    again = [e for e in fit(load_corpus([tiny_srt]), config, "auto") if isinstance(e, FitFinished)][-1]
+    assert again.reason == "cached"

@@ -110,6 +110,12 @@ def versions() -> dict[str, str]:
             "numpy": np.__version__}
 
 
+def concrete(config: ModelConfig, corpus: Corpus) -> ModelConfig:
+    """The config with its automatic settings (batch size) decided for this corpus."""
+    train_chars = int(len(corpus) * (1.0 - config.training.val_fraction))
+    return config.replace(training=config.training.for_corpus(train_chars))
+
+
 def existing(name: str, corpus: Corpus, config: ModelConfig, force: bool, resume: bool) -> ModelRecord | None:
     """The stored model to reuse or resume, or None to train from scratch.
 
@@ -162,6 +168,7 @@ def fit(corpus: Corpus, config: ModelConfig, name: str, *, force: bool = False, 
     store.validate_name(name)
     if corpus.normalization != config.normalization:
         raise ConfigError("the corpus was loaded with a normalisation that differs from the config")
+    config = concrete(config, corpus)
     if cluster is not None and not cluster.is_chief:
         yield from _worker(corpus, config, name, resume, cluster)
         return

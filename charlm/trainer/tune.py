@@ -85,6 +85,7 @@ class SearchSpec:
     factor: int = 3
     fingerprint: str = ""
     sources: tuple[str, ...] = ()
+    train_chars: int = 0  # decides an automatic batch size
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_epochs <= 1000 or not 1 <= (self.max_trials or 1) <= 10_000 or self.factor < 2:
@@ -113,8 +114,12 @@ class SearchSpec:
             raise ConfigError(f"{SEARCH_FILE} is malformed ({exc})") from None
 
     def config(self, arch_config) -> ModelConfig:
-        """The full config of one candidate architecture config (lr comes from the trial)."""
-        return ModelConfig(arch_config, TrainConfig.for_arch(arch_config, **self.training), self.normalization)
+        """The full config of one candidate architecture config (lr comes from the trial; an
+        automatic batch size is decided for the searched corpus)."""
+        training = TrainConfig.for_arch(arch_config, **self.training)
+        if not training.batch_size and self.train_chars:
+            training = training.for_corpus(self.train_chars)
+        return ModelConfig(arch_config, training, self.normalization)
 
 
 class _Fixed:
@@ -281,8 +286,9 @@ def resolve_spec(name: str, corpus: Corpus, options: Mapping[str, Any], *, resum
             )
         training = {OPTION_FIELDS[k][1]: v for k, v in given.items() if OPTION_FIELDS[k][0] == "training"}
         top = {OPTION_FIELDS[k][1]: v for k, v in given.items() if OPTION_FIELDS[k][0] == "spec"}
+        train_chars = int(len(corpus) * (1.0 - TrainConfig(**training).val_fraction))
         return SearchSpec(archs=tuple(arch_names), training=training, normalization=corpus.normalization,
-                          fingerprint=corpus.fingerprint, sources=corpus.sources, **top)
+                          fingerprint=corpus.fingerprint, sources=corpus.sources, train_chars=train_chars, **top)
     spec_file = folder / SEARCH_FILE
     if not folder.is_dir():
         raise ConfigError(f"nothing to resume: no search named {name!r} in {folder.parent}")

@@ -1,4 +1,5 @@
-"""Screenshots of the main screen (80x24, 120x40 and a narrow 60x20), results and the no-model screen.
+"""Screenshots of the main screen (80x24, 120x40 and a narrow 60x20), results, a suggestion
+as you type and the no-model screen.
 
 A deterministic toy engine and greedy decoding make the pictures stable.
 Regenerate with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and
@@ -68,6 +69,21 @@ def test_confidence_colours_80x24(snap_compare):
     # Seeded sampling: characters of every confidence, the same ones each run.
     app = workbench(mode="sample", temperature=1.5, seed=7)
     assert snap_compare(app, terminal_size=(80, 24), run_before=coloured)
+
+
+def test_suggestion_as_you_type_80x24(snap_compare):
+    async def type_on(pilot) -> None:
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: bool(screen.query("#prompt")), what="the screen to compose")
+        prompt = screen.prompt
+        prompt.cursor_blink = False
+        await pilot.press(*" abcdefgh abcdefgh abcd")
+        await wait_until(pilot, lambda: prompt.ghost and prompt.answered == prompt.edits
+                         and screen.query_one(NextChars).shown_for == prompt.text)
+        await pilot.pause()
+
+    # Longer than the rest of its row: the suggestion goes on below the text.
+    assert snap_compare(workbench(), terminal_size=(80, 24), run_before=type_on)
 
 
 def test_no_model_screen_80x24(snap_compare, no_builtin):

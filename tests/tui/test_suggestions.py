@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from charlm.engine.settings import DecodeSettings
 from charlm.tui.app import CharlmApp
+from charlm.tui.screens.help import help_text
 from charlm.tui.screens.main import MainScreen
 from charlm.tui.widgets.ghost import GhostTextArea, displayable, next_word, split_rows
 from charlm.tui.widgets.next_chars import NextChars
@@ -159,6 +160,38 @@ async def test_escape_hides_it_until_the_next_keystroke_and_enter_completes_what
         assert screen.query_one(PromptStats).chars == 3
 
 
+async def test_escape_with_a_suggestion_showing_also_stops_the_running_completion(gate):
+    app = CharlmApp(make_engine(gate=gate), settings=DecodeSettings(mode="greedy", length=50_000),
+                    remember=False)
+    async with app.run_test() as pilot:
+        screen = main_screen(app)
+        prompt = screen.prompt
+        await pilot.press("a", "enter", "b")
+        await suggested(pilot, prompt, AFTER_AB)
+        assert screen.generating
+        await pilot.press("escape")
+        gate.open()
+        await wait_until(pilot, lambda: not screen.generating, what="the completion to stop")
+        assert screen.transcript.last.status == "cancelled" and prompt.ghost == ""
+
+
+async def test_a_failing_suggester_is_reported_once_and_typing_goes_on():
+    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
+    async with app.run_test() as pilot:
+        prompt = main_screen(app).prompt
+
+        class Broken:
+            def suggest(self, text, cancelled):
+                raise ValueError("no luck")
+
+        prompt.suggester = Broken()
+        await pilot.press("a", "b", "c")
+        await wait_until(pilot, lambda: len(app._notifications) == 1, what="one warning")
+        await pilot.pause(0.05)
+        assert [n.message for n in app._notifications] == ["No suggestions: ValueError: no luck"]
+        assert prompt.text == "abc" and prompt.ghost == ""
+
+
 # -- what it comes from ---------------------------------------------------------------------
 
 async def test_sampling_suggests_the_greedy_path_and_a_setting_that_matters_suggests_again():
@@ -222,8 +255,8 @@ async def test_a_long_prompt_still_responds_one_step_per_keystroke():
         await pilot.press("c")
         await suggested(pilot, prompt, "defgh .abcdefgh .abcdefgh")
         assert engine.model.steps - before <= 1 + len(prompt.ghost) + 1, "the prompt was not read again"
-        # The end of the prompt is in view, and the suggestion after it.
-        assert shown(prompt).endswith("abc" + "defgh .abcdefgh .abcdefgh"[:5]) or "abcdefgh" in shown(prompt)
+        # The end of the prompt is in view, and the suggestion after it (what fits).
+        assert shown(prompt).split("\n")[-1] == "abcdefgh abcdefgh abc" + "defgh .abcdefgh .abcdef"
         assert prompt.painted == (prompt.edits, prompt.ghost)
 
 
@@ -237,6 +270,15 @@ async def test_a_suggestion_longer_than_the_row_goes_on_below_the_text():
         width = prompt.content_size.width
         assert len(rows) == 2 and len(rows[0]) == width
         assert "".join(rows) == "abcdefgh abcdefgh abcdefgh abcdefgh ab" + AFTER_AB
+
+
+def test_the_help_and_the_palette_say_how_to_take_a_suggestion():
+    text = help_text()
+    for key in ("**→**", "**Tab**", "**Ctrl+→**", "**End**", "**Ctrl+G**"):
+        assert key in text
+    assert "with none showing, move the focus" in text
+    titles = {c.title for c in MainScreen().commands()}
+    assert "Suggestions on/off" in titles
 
 
 # -- the pieces -----------------------------------------------------------------------------

@@ -17,7 +17,11 @@ KEYS = """\
 | Key | What it does |
 |---|---|
 | **Enter** | complete the prompt (the completion streams into the transcript) |
-| **Esc** | stop the running completion; in a dialog (this one too), close it |
+| **Esc** | stop the running completion and hide the suggestion; in a dialog (this one too), close it |
+| **→** | with a suggestion showing (dimmed text after the cursor): take one character of it |
+| **Tab** | take one word of the suggestion (**Ctrl+→** too); with none showing, move the focus |
+| **End** | take all of the suggestion (**Ctrl+E** too) |
+| **Ctrl+G** | suggestions as you type on / off |
 | **F5** | continue: the last completion joins the prompt and the model goes on |
 | **Ctrl+R** | re-roll: complete the last prompt again with the current settings |
 | **Ctrl+N** | next result, when a completion has several (see *results*) |
@@ -42,6 +46,15 @@ Anything you type goes to the prompt, wherever the focus is. Every setting can a
 be clicked: the ◀ ▶ arrows step it, the model row opens the picker, a bar in the
 *next char* panel types that character.
 
+## Suggestions as you type
+
+While you type, the model's continuation shows dimmed after the cursor: to the end
+of the word, then two more words, never past a line break, at most *suggest*
+characters. Typing what it shows keeps the rest; typing something else asks again.
+Greedy and beam suggest what they would write; sample and sampled beam suggest the
+greedy path, so the suggestion does not change at random. It shows only with the
+cursor at the end of the prompt; Esc and Enter hide it until you type again.
+
 ## Settings apply live
 
 Changing a setting while a completion streams takes effect from the next character:
@@ -61,6 +74,7 @@ SETTINGS = """
 - **penalty**: beam search favours longer texts as it grows.
 - **stop**: the completion ends just before this text.
 - **seed**: the same seed gives the same text; *random* gives a new one each time.
+- **suggest**: the longest suggestion as you type, in characters, or *off* (Ctrl+G).
 
 ## Numbers and colours
 

@@ -81,6 +81,7 @@ class MainScreen(StreamingScreen):
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        host = self.host  # the suggester runs in a worker thread: no app look-up there
         yield Header()
         with Horizontal(id="body"):
             with Vertical(id="main-column"):
@@ -88,8 +89,8 @@ class MainScreen(StreamingScreen):
                 yield PromptEditor(self._initial_prompt, id="prompt",
                                    on_change=lambda _: self._analyze_prompt(),
                                    history=lambda: self.host.history,
-                                   suggester=ModelSuggester(lambda: self._cache, self.host.live.get,
-                                                            lambda: self.host.view.suggest_length))
+                                   suggester=ModelSuggester(lambda: self._cache, host.live.get,
+                                                            lambda: host.view.suggest_length))
                 yield PromptStats(id="stats")
             with Vertical(id="side"):
                 yield SettingsPanel(id="settings")

@@ -12,7 +12,9 @@ While a suggestion shows, → takes one character of it, Tab or Ctrl+→ one
 word, End (or Ctrl+E) all of it. Without one these keys do what they do in
 any TextArea (Tab moves the focus). Typing the suggestion's next character
 keeps the rest of it on screen, never a frame without it; any other edit
-drops it until the new one arrives.
+drops it until the new one arrives. A subclass that holds the edit's frame
+(a batch update) can :meth:`~GhostTextArea.await_suggestion` for a few
+milliseconds, so that the edit and its new suggestion are drawn together.
 
 Drawing: the cursor's row shows the suggestion through TextArea's own
 ``suggestion`` (the cursor is drawn on its first character, as Textual does);
@@ -145,7 +147,7 @@ class GhostTextArea(TextArea):
 
     @property
     def ghost(self) -> str:
-        """The suggestion on screen (when the widget has the focus), "" when none."""
+        """The suggestion shown after the cursor (while the widget has the focus), "" when none."""
         if (self.suggestions_on and self._active and self._ghost_version == self._version
                 and self.at_end):
             return self._ghost
@@ -272,7 +274,10 @@ class GhostTextArea(TextArea):
         if worker.is_cancelled:
             return
         # Whoever waits in the edit's frame gets it first; the message covers everyone else.
-        answer.get_loop().call_soon_threadsafe(_resolve, answer, (ask, version, suggestion, error))
+        try:
+            answer.get_loop().call_soon_threadsafe(_resolve, answer, (ask, version, suggestion, error))
+        except RuntimeError:  # the event loop is closed: the app has gone
+            return
         self.post_message(self.Suggested(ask, version, suggestion, error))
 
     @on(Suggested)
