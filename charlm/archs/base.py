@@ -90,6 +90,35 @@ class Runtime(Protocol):
     def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]: ...
 
 
+class StepwiseReference:
+    """``run`` and ``start`` made of ``step`` calls: what the Keras reference runtimes share.
+
+    Slow on purpose (one call per character): they exist to check the numpy runtimes.
+    """
+
+    vocab_size: int
+
+    def initial_state(self, batch: int = 1) -> State:
+        raise NotImplementedError
+
+    def step(self, state: State, ids: np.ndarray) -> tuple[State, np.ndarray]:
+        raise NotImplementedError
+
+    def run(self, ids: Sequence[int] | np.ndarray, state: State | None = None) -> tuple[State, np.ndarray]:
+        state = state if state is not None else self.initial_state(1)
+        out = []
+        for i in np.asarray(ids, dtype=np.int32).reshape(-1):
+            state, lp = self.step(state, np.array([i]))
+            out.append(lp[0])
+        return state, np.stack(out) if out else np.zeros((0, self.vocab_size), np.float32)
+
+    def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]:
+        if len(prompt_ids) == 0:
+            raise ValueError("start() needs at least one id")
+        state, logprobs = self.run(prompt_ids)
+        return state, logprobs[-1]
+
+
 class Architecture:
     """One registry entry: everything charlm needs to know about an architecture.
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from charlm.archs.base import ArchConfig, Architecture, Layout, State, log_softmax
+from charlm.archs.base import ArchConfig, Architecture, Layout, State, StepwiseReference, log_softmax
 from charlm.spec import Spec, setting
 
 #: Characters read per chunk by ``run``-based reading of long texts: bounds memory to
@@ -321,7 +321,7 @@ class RecurrentRuntime:
         return state, log_softmax(outputs[-1] @ self.out_kernel + self.out_bias)
 
 
-class _KerasStepRuntime:
+class _KerasStepRuntime(StepwiseReference):
     """The Keras step model (explicit state in and out), weights set by name."""
 
     def __init__(self, arch: Recurrent, config: RecurrentConfig, weights: Mapping[str, np.ndarray]):
@@ -357,19 +357,6 @@ class _KerasStepRuntime:
         logits, *new = self._fn(ids, *state)
         return tuple(np.asarray(s) for s in new), log_softmax(np.asarray(logits)[:, 0, :])
 
-    def run(self, ids: Sequence[int] | np.ndarray, state: State | None = None) -> tuple[State, np.ndarray]:
-        state = state if state is not None else self.initial_state(1)
-        out = []
-        for i in np.asarray(ids):
-            state, lp = self.step(state, np.array([i]))
-            out.append(lp[0])
-        return state, np.stack(out) if out else np.zeros((0, self.vocab_size), np.float32)
-
-    def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]:
-        if len(prompt_ids) == 0:
-            raise ValueError("start() needs at least one id")
-        state, logprobs = self.run(prompt_ids)
-        return state, logprobs[-1]
 
 
 SIMPLE_RNN = Recurrent("rnn", "SimpleRNN", 1, 1, SimpleRNNConfig, "Elman RNN (SimpleRNN)")

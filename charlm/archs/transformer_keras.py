@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 from keras import ops
 
-from charlm.archs.base import State, log_softmax, set_named_weights
+from charlm.archs.base import State, StepwiseReference, log_softmax, set_named_weights
 from charlm.archs.transformer import LN_EPSILON, Transformer, TransformerConfig, by_length, sinusoid_table, slide
 
 
@@ -114,7 +114,7 @@ def build_model(config: TransformerConfig, vocab_size: int) -> keras.Model:
     return keras.Model(ids, logits, name="charlm_transformer")
 
 
-class KerasWindowRuntime:
+class KerasWindowRuntime(StepwiseReference):
     """The step interface on Keras, for parity checks: each step re-runs the training model
     on the window the sliding-window policy holds (state: window ids and length)."""
 
@@ -137,17 +137,3 @@ class KerasWindowRuntime:
             warnings.filterwarnings("ignore", message="You are using a softmax over axis")
             logits = np.asarray(self.model(window[:, :n], training=False))[:, -1]
         return (window, np.full(len(ids), n, np.int32)), log_softmax(logits)
-
-    def run(self, ids: Sequence[int] | np.ndarray, state: State | None = None) -> tuple[State, np.ndarray]:
-        state = state if state is not None else self.initial_state(1)
-        out = []
-        for i in np.asarray(ids, dtype=np.int32).reshape(-1):
-            state, lp = self.step(state, np.array([i]))
-            out.append(lp[0])
-        return state, np.stack(out) if out else np.zeros((0, self.vocab_size), np.float32)
-
-    def start(self, prompt_ids: Sequence[int]) -> tuple[State, np.ndarray]:
-        if len(prompt_ids) == 0:
-            raise ValueError("start() needs at least one id")
-        state, logprobs = self.run(prompt_ids)
-        return state, logprobs[-1]

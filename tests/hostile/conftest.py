@@ -41,3 +41,13 @@ def visible_models(charlm_home):
         return sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) if root.is_dir() else []
 
     return names
+
+
+def one_line_error(result, *fragments: str) -> str:
+    """Assert a CliRunner result is a user error: exit 2, one ``Error:`` line, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, result.output
+    for f in fragments:
+        assert f in lines[0], lines[0]
+    return lines[0]

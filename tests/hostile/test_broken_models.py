@@ -21,6 +21,7 @@ from charlm import store
 from charlm.errors import CorruptModelError
 from charlm.trainer.cli import cli
 from tests.conftest import random_model
+from tests.hostile.conftest import one_line_error
 
 
 def _config(path, change):
@@ -173,13 +174,6 @@ WEIGHTS_DAMAGE = {
 def invoke(*args):
     return CliRunner().invoke(cli, list(args))
 
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, result.output
-    for f in fragments:
-        assert f in lines[0]
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from charlm import store
 from charlm.errors import InvalidNameError
 from charlm.trainer.cli import cli
 from tests.conftest import dialogue_lines, write_srt
+from tests.hostile.conftest import one_line_error
 
 TINY = ["--units", "8", "--embedding", "4", "--seq-length", "16", "--batch-size", "8", "--epochs", "1"]
 
@@ -21,13 +22,6 @@ TINY = ["--units", "8", "--embedding", "4", "--seq-length", "16", "--batch-size"
 def invoke(*args):
     return CliRunner().invoke(cli, list(args))
 
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output, result.output
-    for f in fragments:
-        assert f in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("name", ["film\n", "film\r", "\nfilm", "film\x00", "fi\u202elm", "film ", "", " ",

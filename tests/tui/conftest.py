@@ -146,3 +146,19 @@ def gate():
     g = Gate()
     yield g
     g.open()  # never leave a worker thread blocked
+
+
+def main_screen(app):
+    """The app's main screen (the tests fail clearly if a dialog is on top)."""
+    from charlm.tui.screens.main import MainScreen
+
+    screen = app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+async def run_to_end(pilot, screen) -> None:
+    """Wait until the running completion has ended and every worker is done."""
+    await wait_until(pilot, lambda: not screen.generating, what="the completion to end")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

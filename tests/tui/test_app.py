@@ -19,19 +19,11 @@ from charlm.tui.screens.no_model import NoModelScreen
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptStats
 from charlm.tui.widgets.settings_panel import SettingsPanel, step_setting
-from tests.tui.conftest import ALPHABET, RecordingLive, make_engine, wait_until
+from tests.tui.conftest import ALPHABET, RecordingLive, main_screen, make_engine, run_to_end, wait_until
 
 GREEDY = DecodeSettings(mode="greedy", length=12)
 
 
-def main_screen(app: CharlmApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-async def run_to_end(pilot, screen: MainScreen) -> None:
-    await wait_until(pilot, lambda: not screen.generating, what="the completion to end")
 
 
 # -- completing -----------------------------------------------------------------------------
@@ -149,21 +141,6 @@ async def test_entry_shows_before_the_first_character(gate):
         gate.open()
         await run_to_end(pilot, screen)
         assert len(entry.generated) == 10
-
-
-async def test_clear_during_a_stream(gate):
-    app = CharlmApp(make_engine(gate=gate), settings=DecodeSettings(mode="greedy", length=100))
-    async with app.run_test() as pilot:
-        screen = main_screen(app)
-        await pilot.press("a", "enter")
-        gate.release(2)
-        await wait_until(pilot, lambda: len(screen.transcript.last.generated) == 3)
-        await pilot.press("ctrl+l")
-        gate.open()
-        await run_to_end(pilot, screen)
-        await pilot.pause()
-        assert screen.transcript.entries == []
-        assert not screen.transcript.query("Entry")
 
 
 async def test_continue_copy_and_clear():

@@ -9,22 +9,9 @@ from textual import events
 
 from charlm.engine.settings import DecodeSettings
 from charlm.tui.app import CharlmApp
-from charlm.tui.screens.main import MainScreen
 from charlm.tui.widgets.prompt import PromptStats
 from charlm.tui.widgets.settings_panel import KEYS, SettingsPanel
-from tests.tui.conftest import ALPHABET, make_engine, wait_until
-
-
-def main_screen(app: CharlmApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-async def run_to_end(pilot, screen: MainScreen) -> None:
-    await wait_until(pilot, lambda: not screen.generating, what="the completion to end")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.tui.conftest import ALPHABET, main_screen, make_engine, run_to_end, wait_until
 
 
 def send_keys(app: CharlmApp, *keys: str) -> None:

@@ -15,20 +15,11 @@ from charlm.tui.screens.model_info import ModelInfoScreen, what_it_writes
 from charlm.tui.screens.model_picker import ModelPicker
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptStats
-from tests.tui.conftest import ALPHABET, make_engine, wait_until
+from tests.tui.conftest import ALPHABET, main_screen, make_engine, run_to_end, wait_until
 
 GREEDY = DecodeSettings(mode="greedy", length=6)
 
 
-def main_screen(app: CharlmApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-async def run_to_end(pilot, screen: MainScreen) -> None:
-    await wait_until(pilot, lambda: not screen.generating, what="the completion to end")
-    await pilot.pause()
 
 
 async def complete(pilot, screen: MainScreen, prompt: str) -> None:

@@ -9,21 +9,8 @@ from charlm.engine.settings import DecodeSettings
 from charlm.tui.app import CharlmApp
 from charlm.tui.prefs import ViewSettings, config_dir
 from charlm.tui.screens.dialogs import TextDialog
-from charlm.tui.screens.main import MainScreen
 from charlm.tui.widgets.settings_panel import KEYS, SettingsPanel
-from tests.tui.conftest import ALPHABET, make_engine, wait_until
-
-
-def main_screen(app: CharlmApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
-
-
-async def run_to_end(pilot, screen: MainScreen) -> None:
-    await wait_until(pilot, lambda: not screen.generating, what="the completion to end")
-    await pilot.pause()
-
+from tests.tui.conftest import ALPHABET, main_screen, make_engine, run_to_end, wait_until
 
 # -- typing goes where the user expects -----------------------------------------------------
 

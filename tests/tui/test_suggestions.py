@@ -18,16 +18,11 @@ from charlm.tui.widgets.ghost import GhostTextArea, displayable, next_word, spli
 from charlm.tui.widgets.next_chars import NextChars
 from charlm.tui.widgets.prompt import PromptStats
 from charlm.tui.widgets.settings_panel import SettingsPanel
-from tests.tui.conftest import make_engine, wait_until
+from tests.tui.conftest import main_screen, make_engine, wait_until
 
 GREEDY = DecodeSettings(mode="greedy", length=12)
 AFTER_AB = "cdefgh .abcdefgh .abcdefgh"
 
-
-def main_screen(app: CharlmApp) -> MainScreen:
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    return screen
 
 
 def shown(prompt: GhostTextArea) -> str:
