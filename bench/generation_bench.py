@@ -6,9 +6,11 @@ once and advances all beams by one batched numpy step per character.
 
 Prints characters per second for each decoding mode, the speed-up over the
 seed's approach, whether greedy outputs are identical, and the wall time of a
-cold ``charlm --once`` of 200 characters against a bare ``import tensorflow``.
+cold ``charlm --once`` of 200 characters against a bare ``import tensorflow``, and
+``charlm --once`` reading a long prompt from stdin (``--long-prompt-mb``, the
+prompt repeated to that size): its wall time and peak RSS.
 
-Usage: python bench/generation_bench.py [MODEL] [--prompt TEXT]
+Usage: python bench/generation_bench.py [MODEL] [--prompt TEXT] [--long-prompt-mb 1]
 Run by hand; CI never runs it.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,12 +83,24 @@ def cold_start(args: list[str], repeats: int = 3) -> float:
     return min(times)
 
 
+def long_prompt(args: list[str], prompt: str, megabytes: float) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``charlm --once`` reading ``megabytes`` of prompt on stdin.
+    Run before any other child process: the peak RSS read back is the largest of all children's."""
+    text = (prompt * (int(megabytes * 1_000_000) // len(prompt.encode()) + 1)).encode()[: int(megabytes * 1_000_000)]
+    text = text.decode("utf-8", errors="ignore").encode()
+    start = time.perf_counter()
+    subprocess.run(args, input=text, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", default=None, help="model name or folder (default: newest/built-in)")
     parser.add_argument("--prompt", default="la verdad es que ")
     parser.add_argument("--length", type=int, default=2000, help="characters per engine run")
     parser.add_argument("--seed-length", type=int, default=20, help="characters per seed-approach run")
+    parser.add_argument("--long-prompt-mb", type=float, default=1.0, help="size of the long prompt on stdin")
     args = parser.parse_args()
 
     from charlm import store
@@ -93,10 +108,11 @@ def main() -> None:
 
     engine = Engine.load(args.model)
     record = engine.record
-    print(
-        f"model {record.name}: {record.config.arch} {record.config.layers}x{record.config.units}, "
-        f"{record.params:,} parameters"
-    )
+    print(f"model {record.name}: {record.label}, {record.params:,} parameters")
+    model_option = ["--model", args.model] if args.model else []
+    once_args = [sys.executable, "-m", "charlm", "--once", "-n", "80", "--mode", "greedy", *model_option]
+    seconds, peak = long_prompt(once_args, args.prompt, args.long_prompt_mb)
+    print(f"`charlm --once` with a {args.long_prompt_mb:g} MB prompt on stdin: {seconds:.1f} s, peak RSS {peak:.0f} MB")
     engine.generate(args.prompt, None)  # warm up
 
     # The engine first: TensorFlow's thread pools, once started, compete with it.
@@ -123,10 +139,8 @@ def main() -> None:
         print(f"{mode:16} {cps:>15,.0f} {base:>13.1f} {ratio:>9,.0f}x")
     print(f"greedy output identical to the seed approach over {args.seed_length} characters: {same}")
 
-    once = cold_start(
-        [sys.executable, "-m", "charlm", "--once", args.prompt, "-n", "200", "--mode", "greedy"]
-        + (["--model", args.model] if args.model else [])
-    )
+    once = cold_start([sys.executable, "-m", "charlm", "--once", args.prompt, "-n", "200", "--mode", "greedy",
+                       *model_option])
     tf = cold_start([sys.executable, "-c", "import tensorflow"])
     print(f"cold `charlm --once` (200 chars): {once:.2f}s; bare `import tensorflow`: {tf:.2f}s; ratio {once / tf:.3f}")
 
