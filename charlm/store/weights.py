@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from charlm.archs.base import Layout
+from charlm import archs
+from charlm.archs.base import ArchConfig, Layout
+from charlm.config import ModelConfig
 from charlm.errors import CorruptModelError
 
 #: Dtypes a weights file may hold (float32 is what charlm writes).
@@ -131,3 +133,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[i
     if not np.all(np.isfinite(arr)):
         raise CorruptModelError(f"{who}: weight {key} has NaN or inf")
     return arr
+
+
+def weight_layout(config: ModelConfig | ArchConfig, vocab_size: int) -> Layout:
+    """The array names and shapes a config implies (the architecture's layout)."""
+    arch = config.arch if isinstance(config, ModelConfig) else config
+    return archs.of(arch).layout(arch, vocab_size)

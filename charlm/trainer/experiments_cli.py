@@ -218,13 +218,13 @@ class _TuneView:
 def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from charlm.trainer import tune
+    from charlm.trainer import search_spec
     from charlm.trainer.render import record_summary
 
     return {
         "name": name,
         "search": {
-            "folder": str(tune.search_dir(name)),
+            "folder": str(search_spec.search_dir(name)),
             "max_epochs": spec.max_epochs,
             "max_trials": spec.max_trials,
             "best_trial": result.best_trial,
@@ -233,7 +233,7 @@ def _tune_json(name: str, spec, result, finished) -> dict[str, Any]:
             "trials": [asdict(t) for t in result.trials],
         },
         "best_hyperparameters": {
-            "arch": result.best.name, **tune.searched_fields(result.best),
+            "arch": result.best.name, **search_spec.searched_fields(result.best),
             "learning_rate": result.best.training.learning_rate,
         },
         "reason": finished.reason if finished else "interrupted",
@@ -294,8 +294,8 @@ def tune(corpus, sample, name, archs_text, resume, force, time_limit, log_dir, a
     KERASTUNER_ORACLE_PORT (see docs/scaling.md). Needs the `tune` extra:
     pip install 'charlm[tune]'.
     """
+    from charlm.trainer import search_spec, tune_distributed
     from charlm.trainer import tune as tuning
-    from charlm.trainer import tune_distributed
     from charlm.trainer.compare import parse_archs
     from charlm.trainer.options import parse_duration
     from charlm.trainer.render import FitRenderer, dumps
@@ -305,7 +305,7 @@ def tune(corpus, sample, name, archs_text, resume, force, time_limit, log_dir, a
     capture = FitRenderer(console, as_json=False)
     norm_opts = {"no_lowercase": options.pop("no_lowercase"), "byte_exact": options.pop("byte_exact")}
     with stop_signals_interrupt() as stopped, user_errors():
-        tuning.require_keras_tuner()
+        search_spec.require_keras_tuner()
         role = tune_distributed.role()
         budget = parse_duration(time_limit)
         started = time.monotonic()
@@ -314,9 +314,9 @@ def tune(corpus, sample, name, archs_text, resume, force, time_limit, log_dir, a
         name = name_or_default(name, paths, sample, corpus, "tuned")
         data = load_for(paths, normalization_from_options(norm_opts), Console(stderr=True))
         if role == "worker":
-            spec = tuning.worker_spec(name)
+            spec = search_spec.worker_spec(name)
         else:
-            spec = tuning.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
+            spec = search_spec.resolve_spec(name, data, options, resume=resume, force=force, arch_names=arch_list)
         log = TensorBoardLog(log_dir, name)
         view = Tee(_TuneView(console), log)
         try:
@@ -325,7 +325,8 @@ def tune(corpus, sample, name, archs_text, resume, force, time_limit, log_dir, a
         except KeyboardInterrupt:
             again = ["charlm-train", "tune", *corpus, *(["--sample", sample] if sample else []), "--name", name]
             console.print(
-                f"[yellow]interrupted[/]: the search is saved in {shown(tuning.search_dir(name))}; continue it with "
+                f"[yellow]interrupted[/]: the search is saved in {shown(search_spec.search_dir(name))}; "
+                "continue it with "
                 f"[bold]{shown(shlex.join(again))} --resume[/]",
                 highlight=False,
             )

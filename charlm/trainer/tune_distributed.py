@@ -122,7 +122,7 @@ class _Watcher:
         self.steps: dict[str, int] = {}
 
     def check(self) -> None:
-        from charlm.trainer import tune
+        from charlm.trainer import search_spec, tune
 
         trials = dict(self.oracle.trials)
         owners = {t.trial_id: tuner_id for tuner_id, t in dict(self.oracle.ongoing_trials).items()}
@@ -130,10 +130,11 @@ class _Watcher:
             values = trial.hyperparameters.values
             if trial_id not in self.started:
                 self.started.add(trial_id)
-                config = tune.config_from_values(values, self.spec)
+                config = search_spec.config_from_values(values, self.spec)
                 self.report(tune.TrialStarted(trial_id, config, values["tuner/epochs"],
                                               values["tuner/initial_epoch"], owners.get(trial_id, "")))
-            history = trial.metrics.get_history(tune.OBJECTIVE) if trial.metrics.exists(tune.OBJECTIVE) else []
+            objective = search_spec.OBJECTIVE
+            history = trial.metrics.get_history(objective) if trial.metrics.exists(objective) else []
             for obs in history[self.steps.get(trial_id, 0):]:
                 loss = _last(trial, "loss", obs.step)
                 self.report(tune.TrialEpoch(trial_id, obs.step + 1, loss, float(obs.mean()), 0.0))

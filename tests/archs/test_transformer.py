@@ -204,7 +204,7 @@ def test_config_round_trips_through_json():
 
 def test_its_search_space_lives_beside_the_recurrent_one():
     kt = pytest.importorskip("keras_tuner")
-    from charlm.trainer.tune import declare_space
+    from charlm.trainer.search_spec import declare_space
 
     hp = kt.HyperParameters()
     declare_space(hp, ("lstm", "transformer"))

@@ -12,7 +12,7 @@ from charlm import store
 from charlm.archs import SEED_ARCHS
 from charlm.data import load_corpus
 from charlm.errors import ConfigError
-from charlm.trainer import tune
+from charlm.trainer import search_spec, tune
 from charlm.trainer.cli import cli
 from tests.conftest import random_model
 
@@ -34,19 +34,20 @@ def test_the_search_space_is_the_seeds_plus_layers():
     import keras_tuner as kt
 
     hp = kt.HyperParameters()
-    tune.declare_space(hp)
+    search_spec.declare_space(hp)
     space = {p.name: p.get_config() for p in hp.space}
     assert space["arch"]["values"] == list(SEED_ARCHS)
     assert (space["units"]["min_value"], space["units"]["max_value"], space["units"]["step"]) == (64, 256, 64)
     assert (space["layers"]["min_value"], space["layers"]["max_value"]) == (1, 2)
     assert (space["dropout"]["min_value"], space["dropout"]["max_value"], space["dropout"]["step"]) == (0.0, 0.3, 0.1)
     assert space["lr"]["values"] == [1e-2, 1e-3, 1e-4]
-    config = tune.config_from_values(
-        {"arch": "lstm", "units": 192, "layers": 2, "dropout": 0.30000000000000004, "lr": 0.01}, tune.SearchSpec()
+    config = search_spec.config_from_values(
+        {"arch": "lstm", "units": 192, "layers": 2, "dropout": 0.30000000000000004, "lr": 0.01},
+        search_spec.SearchSpec(),
     )
     a = config.arch
     assert (config.name, a.units, a.layers, a.dropout, config.training.learning_rate) == ("lstm", 192, 2, 0.3, 0.01)
-    assert tune.searched_fields(config) == {"units": 192, "layers": 2, "dropout": 0.3}
+    assert search_spec.searched_fields(config) == {"units": 192, "layers": 2, "dropout": 0.3}
 
 
 def test_interrupted_search_resumes_without_redoing_finished_trials(tiny_srt, monkeypatch):
@@ -63,7 +64,7 @@ def test_interrupted_search_resumes_without_redoing_finished_trials(tiny_srt, mo
     stopped = invoke("tune", str(tiny_srt), *SMALL)
     assert stopped.exit_code == 130, stopped.output
     assert "interrupted" in stopped.output and "--resume" in stopped.output
-    assert (store.home() / "tuning" / "tiny-tuned" / tune.SEARCH_FILE).is_file()
+    assert (store.home() / "tuning" / "tiny-tuned" / search_spec.SEARCH_FILE).is_file()
     assert "tiny-tuned" not in [r.name for r in store.list_models()]
 
     assert "--resume" in one_error_line(invoke("tune", str(tiny_srt), *SMALL))
@@ -108,14 +109,14 @@ def test_an_existing_model_of_that_name_needs_force(tiny_srt):
 
 def test_resume_on_another_corpus_is_an_error(tiny_srt, tmp_path):
     corpus = load_corpus([tiny_srt])
-    spec = tune.resolve_spec("s", corpus, {"max_epochs": 2}, resume=False, force=False)
-    tune.search_dir("s").mkdir(parents=True)
-    (tune.search_dir("s") / tune.SEARCH_FILE).write_text(spec.to_json())
-    assert tune.resolve_spec("s", corpus, {"max_trials": 5}, resume=True, force=False).max_trials == 5
+    spec = search_spec.resolve_spec("s", corpus, {"max_epochs": 2}, resume=False, force=False)
+    search_spec.search_dir("s").mkdir(parents=True)
+    (search_spec.search_dir("s") / search_spec.SEARCH_FILE).write_text(spec.to_json())
+    assert search_spec.resolve_spec("s", corpus, {"max_trials": 5}, resume=True, force=False).max_trials == 5
     other = tmp_path / "other.txt"
     other.write_text(tiny_srt.read_text()[::-1])
     with pytest.raises(ConfigError, match="different corpus"):
-        tune.resolve_spec("s", load_corpus([other]), {}, resume=True, force=False)
+        search_spec.resolve_spec("s", load_corpus([other]), {}, resume=True, force=False)
 
 
 def test_without_keras_tuner_the_error_names_the_extra(tiny_srt, monkeypatch):
