@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,18 +73,33 @@ class Cluster:
             first = chief and ctx.replica_id_in_sync_group == 0
             return tf.constant(arr if first else np.zeros_like(arr))
 
-        try:
+        with self.guard():
             per_replica = self.strategy.experimental_distribute_values_from_function(contribution)
             return np.asarray(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn a collective that failed because a peer is gone into :class:`WorkerLostError`.
+
+        Every TensorFlow call that talks to the other workers can meet a peer that
+        was killed, crashed, or stopped on bad input before the run began (building
+        the model broadcasts its initial weights; each step and :meth:`agree`
+        all-reduce): whichever it is, the run ends with one line, not a traceback.
+        """
+        if self.workers == 1:
+            yield
+            return
+        import tensorflow as tf
+
+        try:
+            yield
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
                 tf.errors.InternalError, tf.errors.AbortedError) as exc:
-            raise lost(exc) from None
-
-
-def lost(exc: BaseException) -> WorkerLostError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return WorkerLostError(f"a worker of this multi-worker run stopped answering; the run is abandoned and "
-                           f"nothing was saved ({first[:160]})")
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise WorkerLostError(
+                "a worker of this multi-worker run stopped answering (killed, or stopped with an error: see its "
+                f"output); the run is abandoned and nothing was saved ({first[:160]})"
+            ) from None
 
 
 def _cpu_replicas(tf) -> None:

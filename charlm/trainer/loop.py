@@ -28,7 +28,7 @@ from charlm.data.corpus import Corpus
 from charlm.data.split import split_corpus
 from charlm.data.vocab import Vocabulary
 from charlm.engine.scoring import prime_id, score_text
-from charlm.trainer.distribute import Cluster, lost
+from charlm.trainer.distribute import Cluster
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Trainer:
         t = config.training
         keras.utils.set_random_seed(t.seed)
         arch = archs.of(config.arch)
-        with self.strategy.scope():
+        with self.cluster.guard(), self.strategy.scope():  # building broadcasts the initial weights
             self.model = arch.build_keras(config.arch, vocab_size,
                                           stateful_batch=t.batch_size if t.stateful else None)
             self.optimizer = _optimizer(config)
@@ -179,15 +179,8 @@ class Trainer:
         the mean loss as a tensor (read it only when needed)."""
         self._apply_schedule()
         self.steps += 1
-        if self.cluster.workers == 1:
+        with self.cluster.guard():
             return self._step(x, y)
-        import tensorflow as tf
-
-        try:
-            return self._step(x, y)
-        except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-                tf.errors.InternalError, tf.errors.AbortedError) as exc:
-            raise lost(exc) from None
 
     def set_horizon(self, seconds: float | None, steps: int | None) -> None:
         """Where training ends, for the cosine schedule: ``seconds`` from now (a time budget), else

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from charlm import store
 from charlm.trainer.cli import cli
+from tests.conftest import random_model
 from tests.hostile.conftest import ROOT
 
 
@@ -117,6 +118,22 @@ def test_killing_a_worker_ends_the_run_with_a_clear_error_and_no_model(tiny_srt,
     assert lines[-1].startswith("Error: a worker of this multi-worker run stopped answering"), err[-2000:]
     assert "Traceback" not in err
     assert store.list_models(include_builtin=False) == []
+
+
+def test_a_chief_that_stops_on_bad_input_ends_its_workers_with_one_line(tiny_srt, charlm_home):
+    """The chief refuses the name (another model has it); the worker, already building its
+    model, must not print TensorFlow's traceback."""
+    random_model("taken", "lstm", units=8)
+    before = (charlm_home / "models" / "taken" / "config.json").read_bytes()
+    args = ["charlm.trainer.cli", "fit", str(tiny_srt), "--strategy", "multi-worker", "--name", "taken",
+            "--units", "8", "--embedding", "4", "--seq-length", "16", "--batch-size", "8", "--epochs", "2"]
+    procs = start_workers(lambda i: args[1:], charlm_home, module=args[0], CHARLM_COLLECTIVE_TIMEOUT="10")
+    (chief_rc, _, chief_err), (worker_rc, _, worker_err) = finish(procs, timeout=180)
+    assert chief_rc == 2 and chief_err.strip().startswith("Error: a model named 'taken' already exists")
+    assert worker_rc == 2, worker_err[-2000:]
+    lines = [ln for ln in worker_err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: a worker of this multi-worker run stopped answering")
+    assert (charlm_home / "models" / "taken" / "config.json").read_bytes() == before
 
 
 def test_multi_worker_without_tf_config_is_a_one_line_error(tiny_srt, monkeypatch):
