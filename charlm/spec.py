@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -269,3 +270,21 @@ def flag_values(spec_map: Mapping[str, Spec], options: Mapping[str, Any]) -> dic
 def param_name(flag: str) -> str:
     """``--seq-length`` -> ``seq_length`` (click's parameter name)."""
     return flag.lstrip("-").replace("-", "_")
+
+
+def from_env(var: str, spec: Spec, default: Any) -> Any:
+    """A setting read from the environment variable ``var`` (``default`` when unset or blank),
+    held to ``spec`` as a command-line value is: a variable is user input too.
+
+    Raises:
+        ConfigError: not a value of the setting's kind, or out of its range (the message names ``var``).
+    """
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = spec.kind(raw) if spec.kind in (int, float) else raw
+    except ValueError:
+        raise ConfigError(f"{var} must be {spec.describe()} (got {raw!r})") from None
+    spec.check(value, var)
+    return value

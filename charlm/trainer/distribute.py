@@ -28,10 +28,15 @@ from typing import Any
 import numpy as np
 
 from charlm.errors import CharlmError, ConfigError
+from charlm.spec import Spec, from_env
 
 STRATEGIES = ("auto", "mirrored", "multi-worker")
 #: Seconds a collective operation may wait for a peer before the run is declared broken.
 DEFAULT_TIMEOUT = 300
+#: ``CHARLM_COLLECTIVE_TIMEOUT``: that wait, in seconds.
+COLLECTIVE_TIMEOUT = Spec(float, 1.0, 86_400.0)
+#: ``CHARLM_CPU_REPLICAS``: logical CPU devices of a mirrored run on a machine without GPUs.
+CPU_REPLICAS = Spec(int, 1, 64)
 
 
 class WorkerLostError(CharlmError):
@@ -102,11 +107,8 @@ class Cluster:
             ) from None
 
 
-def _cpu_replicas(tf) -> None:
-    """Split the CPU into logical devices for a mirrored run on a machine without GPUs."""
-    n = int(os.environ.get("CHARLM_CPU_REPLICAS", "2"))
-    if n < 1:
-        raise ConfigError("CHARLM_CPU_REPLICAS must be at least 1")
+def _cpu_replicas(tf, n: int) -> None:
+    """Split the CPU into ``n`` logical devices for a mirrored run on a machine without GPUs."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
@@ -141,25 +143,27 @@ def make_cluster(name: str = "auto") -> Cluster:
     """The strategy ``name`` (see the module docstring), created before any other TensorFlow work.
 
     Raises:
-        ConfigError: an unknown strategy, or a multi-worker run without a usable TF_CONFIG.
+        ConfigError: an unknown strategy, a multi-worker run without a usable TF_CONFIG, or an
+            unusable CHARLM_COLLECTIVE_TIMEOUT / CHARLM_CPU_REPLICAS (checked before TensorFlow starts).
     """
     if name not in STRATEGIES:
         raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)} (got {name!r})")
     worker, workers = _tf_config() if name == "multi-worker" else (0, 1)
+    timeout = from_env("CHARLM_COLLECTIVE_TIMEOUT", COLLECTIVE_TIMEOUT, float(DEFAULT_TIMEOUT))
+    cpu_replicas = from_env("CHARLM_CPU_REPLICAS", CPU_REPLICAS, 2)
     from charlm.tf_quiet import quiet_tensorflow
 
     quiet_tensorflow()
     import tensorflow as tf
 
     if name == "multi-worker":
-        timeout = float(os.environ.get("CHARLM_COLLECTIVE_TIMEOUT", DEFAULT_TIMEOUT))
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
         return Cluster(tf.distribute.MultiWorkerMirroredStrategy(communication_options=options), name, worker,
                        workers)
     gpus = tf.config.list_physical_devices("GPU")
     if name == "mirrored":
         if not gpus:
-            _cpu_replicas(tf)
+            _cpu_replicas(tf, cpu_replicas)
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
             # CPU replicas reduce on one device (the GPU default, NCCL, does not apply).
             return Cluster(tf.distribute.MirroredStrategy(devices=devices,

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from charlm.errors import ConfigError
+from charlm.spec import Spec, from_env
 
 ROLE_VARS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+PORT = Spec(int, 1, 65_535)
 #: How long a worker waits for the chief to write the search's settings.
 SPEC_WAIT = 120.0
 
@@ -34,7 +36,7 @@ def role() -> str | None:
     """``"chief"``, ``"worker"``, or None when keras-tuner's distributed variables are not set.
 
     Raises:
-        ConfigError: only some of the variables are set.
+        ConfigError: only some of the variables are set, or the port is not a port number.
     """
     given = [v for v in ROLE_VARS if os.environ.get(v)]
     if not given:
@@ -42,6 +44,7 @@ def role() -> str | None:
     if len(given) != len(ROLE_VARS):
         missing = ", ".join(v for v in ROLE_VARS if v not in given)
         raise ConfigError(f"a distributed search needs {', '.join(ROLE_VARS)}; {missing} not set")
+    from_env("KERASTUNER_ORACLE_PORT", PORT, None)
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 

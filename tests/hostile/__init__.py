@@ -16,7 +16,7 @@ The promise, class by class, and where each is attacked:
 4. Every input is validated: test_names_and_store_paths.py (names, markup), test_option_edges.py
    (every edge of every training option), tests/tui/test_cli.py (every edge of every decoding option,
    ``--stop`` escapes), tests/data/test_decode.py and test_formats.py (UTF-16/32, NUL bytes, broken
-   subtitles)
+   subtitles), test_environment.py (every environment variable charlm reads)
 5. Bounded resources: test_no_terminal.py (no terminal, a terminal that goes away),
    test_output_failures.py (closed stdout, full disk, broken pipe), test_long_prompt.py,
    tests/test_tf_quiet.py (no TensorFlow start-up noise)
