@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 from charlm.data.decode import decode_bytes, sniff_binary
 from charlm.data.formats import READERS, SUFFIXES, Parsed, sniff_format
@@ -40,6 +41,10 @@ SUBTITLE_FORMATS = ("srt", "vtt")
 #: they are read whole (a video named ``.srt`` must not be read into memory first).
 SNIFF_ABOVE = 32 * 1024 * 1024
 SNIFF_BYTES = 1024 * 1024
+#: The most text one corpus may hold, in bytes, all its sources together. Reading a corpus
+#: takes about 20 bytes of memory a byte at its peak (100 MB: 2 GB, docs/scaling.md), and an
+#: endless pipe or ``/dev/zero`` on stdin must end in a message, not fill the memory.
+MAX_CORPUS_BYTES = 1 << 30
 
 __all__ = ["Corpus", "CorpusError", "decode_bytes", "load_corpus"]
 
@@ -95,17 +100,47 @@ def _expand(paths: Iterable[str | Path]) -> list[str | Path]:
     return files
 
 
-def _read(item: str | Path) -> tuple[str, str, str, str | None]:
-    """Return (source name, text, format, decoding warning)."""
+def _check_size(size: int, source: str, limit: int) -> None:
+    if size > limit:
+        whole = "" if limit == MAX_CORPUS_BYTES else " with the files before it"
+        raise CorpusError(f"{_name(source)}: the corpus would be larger than {MAX_CORPUS_BYTES:,} bytes{whole}, "
+                          "more than charlm reads at once; train on a part of it")
+
+
+def read_stream(stream: BinaryIO, source: str, limit: int) -> bytes:
+    """All of ``stream``, judged text or binary from its first megabyte and refused past
+    ``limit`` bytes, so that ``/dev/zero`` or an endless pipe ends in one line, not in
+    exhausted memory.
+
+    Raises:
+        CorpusError: binary from the start, or more than ``limit`` bytes.
+    """
+    data = bytearray()
+    sniffed = False
+    while chunk := stream.read(SNIFF_BYTES):
+        data += chunk
+        if not sniffed and len(data) >= SNIFF_BYTES:
+            sniff_binary(bytes(data[:SNIFF_BYTES]), source)
+            sniffed = True
+        _check_size(len(data), source, limit)
+    return bytes(data)
+
+
+def _read(item: str | Path, limit: int = MAX_CORPUS_BYTES) -> tuple[str, str, str, str | None, int]:
+    """Return (source name, text, format, decoding warning, bytes read); at most ``limit`` bytes."""
     if item == "-":
-        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
+        if hasattr(sys.stdin, "buffer"):
+            raw = read_stream(sys.stdin.buffer, "<stdin>", limit)
+        else:  # a text stream (tests, embedding)
+            raw = sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+            _check_size(len(raw), "<stdin>", limit)
         text, warning = decode_bytes(raw, "<stdin>")
-        return "<stdin>", text, sniff_format(text), warning
+        return "<stdin>", text, sniff_format(text), warning, len(raw)
     path = Path(item)
     try:
-        if path.stat().st_size > SNIFF_ABOVE:
+        size = path.stat().st_size
+        _check_size(size, str(path), limit)
+        if size > SNIFF_ABOVE:
             with path.open("rb") as f:
                 sniff_binary(f.read(SNIFF_BYTES), str(path))
         raw = path.read_bytes()
@@ -113,7 +148,7 @@ def _read(item: str | Path) -> tuple[str, str, str, str | None]:
         raise CorpusError(f"{_name(path)}: cannot read ({exc.strerror or exc})") from None
     text, warning = decode_bytes(raw, str(path))
     fmt = SUFFIXES.get(path.suffix.lower()) or sniff_format(text)
-    return str(path), text, fmt, warning
+    return str(path), text, fmt, warning, len(raw)
 
 
 def _normalise(documents: list[str], norm: Normalization) -> list[str]:
@@ -183,8 +218,10 @@ def load_corpus(paths: Sequence[str | Path], normalization: Normalization | None
     empty: list[str] = []
     formats: set[str] = set()
     dropped = _Dropped()
+    read = 0
     for item in _expand(paths):
-        source, text, fmt, warning = _read(item)
+        source, text, fmt, warning, size = _read(item, MAX_CORPUS_BYTES - read)
+        read += size
         shown = _name(source)
         if warning:
             warnings.append(warning)

@@ -52,11 +52,23 @@ def given_options(options: dict) -> dict:
             and ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)}
 
 
+#: The longest prompt read from stdin, in characters: reading one costs about 20 us a character
+#: (a 1 MB prompt: 20 s, under 100 MB of memory), and an endless pipe must end in a message.
+MAX_PROMPT_CHARS = 10_000_000
+
+
 def read_prompt(argument: str | None, stdin) -> str:
-    """Stdin first (when piped), then the argument; one trailing newline of stdin dropped."""
+    """Stdin first (when piped), then the argument; one trailing newline of stdin dropped.
+
+    Raises:
+        CliError: stdin holds more than MAX_PROMPT_CHARS characters.
+    """
     parts = []
     if stdin is not None and not stdin.isatty():
-        data = stdin.read()
+        data = stdin.read(MAX_PROMPT_CHARS + 1)
+        if len(data) > MAX_PROMPT_CHARS:
+            raise CliError(f"the prompt on stdin is longer than {MAX_PROMPT_CHARS:,} characters; "
+                           "give its end instead (e.g. tail -c 100000)")
         if data.endswith("\n"):
             data = data[:-1]
         parts.append(data)

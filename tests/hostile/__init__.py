@@ -19,5 +19,6 @@ The promise, class by class, and where each is attacked:
    subtitles), test_environment.py (every environment variable charlm reads)
 5. Bounded resources: test_no_terminal.py (no terminal, a terminal that goes away),
    test_output_failures.py (closed stdout, full disk, broken pipe), test_long_prompt.py,
+   test_endless_input.py (/dev/zero and endless pipes on stdin, corpora past the size limit),
    tests/test_tf_quiet.py (no TensorFlow start-up noise)
 """
