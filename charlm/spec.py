@@ -13,6 +13,7 @@ This module sits at the bottom of the package (it imports only
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from collections.abc import Mapping
@@ -288,3 +289,19 @@ def from_env(var: str, spec: Spec, default: Any) -> Any:
         raise ConfigError(f"{var} must be {spec.describe()} (got {raw!r})") from None
     spec.check(value, var)
     return value
+
+
+def parse_json(text: str | bytes, what: str) -> Any:
+    """JSON from a file or a variable a user controls (saved settings, a search's settings,
+    ``TF_CONFIG``): any malformation, including nesting deep enough to exhaust Python's stack,
+    is one ConfigError naming ``what``; the values are checked by the caller.
+
+    Raises:
+        ConfigError: not JSON.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{what} is malformed (nested too deeply)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} is not valid JSON ({exc})") from None

@@ -18,7 +18,6 @@ shared with :meth:`Cluster.agree`, a collective all-reduce, so no worker can dri
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from charlm.errors import CharlmError, ConfigError
-from charlm.spec import Spec, from_env
+from charlm.spec import Spec, from_env, parse_json
 
 STRATEGIES = ("auto", "mirrored", "multi-worker")
 #: Seconds a collective operation may wait for a peer before the run is declared broken.
@@ -125,8 +124,8 @@ def _tf_config() -> tuple[int, int]:
     raw = os.environ.get("TF_CONFIG")
     if not raw:
         raise ConfigError("--strategy multi-worker needs the TF_CONFIG environment variable (see docs/scaling.md)")
+    config = parse_json(raw, "TF_CONFIG")
     try:
-        config = json.loads(raw)
         workers = config["cluster"]["worker"]
         task = config["task"]
         if task["type"] != "worker" or not isinstance(workers, list) or not workers:
@@ -134,7 +133,7 @@ def _tf_config() -> tuple[int, int]:
         index = int(task["index"])
         if not 0 <= index < len(workers):
             raise ValueError(f"task index {index} is not in the cluster")
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"TF_CONFIG is not a usable worker cluster ({exc})") from None
     return index, len(workers)
 

@@ -27,6 +27,7 @@ from charlm.config import ModelConfig, TrainConfig
 from charlm.data.corpus import Corpus
 from charlm.data.normalize import Normalization
 from charlm.errors import ConfigError, MissingExtraError
+from charlm.spec import parse_json
 
 INSTALL_HINT = "pip install 'charlm[tune]'"
 SEARCH_FILE = "charlm-search.json"
@@ -88,14 +89,14 @@ class SearchSpec:
 
     @classmethod
     def from_json(cls, text: str) -> SearchSpec:
+        data = parse_json(text, SEARCH_FILE)
         try:
-            data = json.loads(text)
             if data.pop("format", None) != 2:
                 raise ValueError("unknown format")
             return cls(**{**data, "archs": tuple(data["archs"]), "sources": tuple(data["sources"]),
                           "training": dict(data["training"]),
                           "normalization": Normalization.from_dict(data["normalization"])})
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise ConfigError(f"{SEARCH_FILE} is malformed ({exc})") from None
 
     def config(self, arch_config) -> ModelConfig:

@@ -19,7 +19,7 @@ from typing import Any
 from charlm import spec
 from charlm.engine.settings import DecodeSettings
 from charlm.errors import ConfigError
-from charlm.spec import Spec, setting
+from charlm.spec import Spec, parse_json, setting
 
 SETTINGS_FILE = "settings.json"
 HISTORY_FILE = "history.json"
@@ -58,12 +58,18 @@ def config_dir() -> Path:
     return Path(user_config_dir("charlm"))
 
 
+#: Saved settings and history are small; anything larger was not written by charlm.
+MAX_FILE_BYTES = 16 * 2**20
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path.name} is larger than {MAX_FILE_BYTES:,} bytes")
+        return parse_json(path.read_bytes(), path.name)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path.name} could not be read ({exc.__class__.__name__})") from None
 
 

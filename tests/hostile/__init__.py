@@ -12,7 +12,8 @@ The promise, class by class, and where each is attacked:
    unfinished save of a live process, two fits of one name, SIGTERM/SIGHUP, Ctrl-C at start-up),
    test_names_and_store_paths.py (an unwritable store is found before training)
 3. One bad model folder never breaks the store: test_broken_models.py (every damage to config.json
-   and weights.npz we could think of, a 3 GB declared array)
+   and weights.npz we could think of, a 3 GB declared array); nor does a bad file beside them:
+   test_broken_user_files.py (the app's settings and history, a search's settings, TF_CONFIG)
 4. Every input is validated: test_names_and_store_paths.py (names, markup), test_option_edges.py
    (every edge of every training option), tests/tui/test_cli.py (every edge of every decoding option,
    ``--stop`` escapes), tests/data/test_decode.py and test_formats.py (UTF-16/32, NUL bytes, broken
