@@ -98,28 +98,33 @@ def test_the_app_exits_when_its_controlling_terminal_closes(tmp_path):
     assert status is not None, "the app kept running after its terminal closed"
 
 
-def test_the_app_exits_when_its_terminal_closes_without_a_hangup_signal(tmp_path):
-    """Started in its own session (setsid, nohup-like): no SIGHUP comes, the tty just ends."""
+def app_in_own_session(tmp_path) -> tuple[subprocess.Popen, int]:
+    """The app on a new pty, in its own session (setsid, nohup-like), drawn; (process, pty master)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(CHARLM, stdin=slave, stdout=slave, stderr=slave, env=env(tmp_path),
                             start_new_session=True)
     os.close(slave)
     try:
         read_until_drawn(master)
-    finally:
+    except BaseException:
         os.close(master)
+        proc.kill()
+        raise
+    return proc, master
+
+
+def test_the_app_exits_when_its_terminal_closes_without_a_hangup_signal(tmp_path):
+    """Started in its own session: no SIGHUP comes, the tty just ends."""
+    proc, master = app_in_own_session(tmp_path)
+    os.close(master)
     status = wait_exit(proc.pid)
     proc.returncode = 0  # reaped above
     assert status is not None, "the app kept running (and spinning) after its terminal closed"
 
 
 def test_the_app_exits_on_sighup_even_when_the_terminal_stays(tmp_path):
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(CHARLM, stdin=slave, stdout=slave, stderr=slave, env=env(tmp_path),
-                            start_new_session=True)
-    os.close(slave)
+    proc, master = app_in_own_session(tmp_path)
     try:
-        read_until_drawn(master)
         proc.send_signal(signal.SIGHUP)
         status = wait_exit(proc.pid)
         proc.returncode = 0
