@@ -231,7 +231,8 @@ def remove_model(name: str) -> Path:
     validate_name(name)
     root = models_dir()
     folder = root / name
-    with locks.name_lock(root, name, wait=READ_WAIT, doing="written"):
+    with locks.name_lock(root, name, wait=READ_WAIT, doing="written",
+                         advice="remove it when that process has finished"):
         recover_locked(root, name)
         if not folder.is_dir():
             raise ModelNotFoundError(f"no model named {name!r}")

@@ -101,7 +101,8 @@ def release(root: Path, name: str) -> None:
 
 
 @contextmanager
-def name_lock(root: Path, name: str, *, wait: float = 0.0, doing: str = "writing") -> Iterator[None]:
+def name_lock(root: Path, name: str, *, wait: float = 0.0, doing: str = "writing",
+              advice: str = "wait for it to finish, or choose another --name") -> Iterator[None]:
     """Hold ``name``'s lock for the block.
 
     Args:
@@ -109,6 +110,7 @@ def name_lock(root: Path, name: str, *, wait: float = 0.0, doing: str = "writing
         name: the model name (already validated).
         wait: seconds to wait for another process to finish before giving up.
         doing: what the other process is said to be doing in the error message.
+        advice: what the message tells the user to do instead.
 
     Raises:
         ModelBusyError: another process holds the name (after ``wait`` seconds).
@@ -118,8 +120,7 @@ def name_lock(root: Path, name: str, *, wait: float = 0.0, doing: str = "writing
     while try_lock(root, name) is None:
         if time.monotonic() >= deadline:
             raise ModelBusyError(
-                f"model {name!r} is being {doing} by another charlm process{_holder(_path(root, name))}; "
-                "wait for it to finish, or choose another --name"
+                f"model {name!r} is being {doing} by another charlm process{_holder(_path(root, name))}; {advice}"
             )
         time.sleep(0.05)
     try:

@@ -25,6 +25,16 @@ def python(code: str, home: Path, *, env: dict | None = None, timeout: float = 1
     return result
 
 
+def hold_in_another_process(name: str, home: Path) -> subprocess.Popen:
+    """A process that holds ``name``'s store lock (as a running ``fit`` does) until it is killed."""
+    code = f"from charlm import store\nimport time\nwith store.hold({name!r}):\n    print('held', flush=True)\n" \
+           "    time.sleep(300)\n"
+    env = {**os.environ, "CHARLM_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
 def spawn(args: list[str], home: Path, **kwargs) -> subprocess.Popen:
     """Start ``python -m ARGS...`` with the store at ``home`` (stdout/stderr piped, text)."""
     env = {**os.environ, "CHARLM_HOME": str(home), "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -11,10 +11,12 @@ import signal
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from charlm import store
+from charlm.trainer.cli import cli
 from tests.conftest import random_model
-from tests.hostile.conftest import python, spawn
+from tests.hostile.conftest import hold_in_another_process, one_line_error, python, spawn
 
 SAVE_AGAIN = """
     from tests.conftest import random_model
@@ -88,6 +90,20 @@ def test_two_fits_of_one_name_at_once_the_second_stops_with_a_clear_message(tiny
         first.kill()
     assert first.returncode == 130
     assert store.load_record("race").config.arch.units == 8  # the first one's model, not replaced
+
+
+def test_a_model_being_retrained_cannot_be_removed_under_it(charlm_home, monkeypatch):
+    random_model("busy", "lstm")
+    monkeypatch.setattr(store, "READ_WAIT", 0.2)
+    holder = hold_in_another_process("busy", charlm_home)  # as `fit --force` holds it from start to save
+    try:
+        removed = CliRunner().invoke(cli, ["rm", "busy"])
+    finally:
+        holder.kill()
+        holder.communicate()
+    one_line_error(removed, "'busy' is being written", "remove it when that process has finished")
+    assert store.load_record("busy")
+    assert CliRunner().invoke(cli, ["rm", "busy"]).exit_code == 0
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
