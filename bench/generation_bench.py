@@ -86,8 +86,8 @@ def cold_start(args: list[str], repeats: int = 3) -> float:
 def long_prompt(args: list[str], prompt: str, megabytes: float) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of ``charlm --once`` reading ``megabytes`` of prompt on stdin.
     Run before any other child process: the peak RSS read back is the largest of all children's."""
-    text = (prompt * (int(megabytes * 1_000_000) // len(prompt.encode()) + 1)).encode()[: int(megabytes * 1_000_000)]
-    text = text.decode("utf-8", errors="ignore").encode()
+    chars = int(megabytes * 1_000_000)  # characters: bytes too for an ASCII prompt
+    text = (prompt * (chars // len(prompt) + 1))[:chars].encode()
     start = time.perf_counter()
     subprocess.run(args, input=text, check=True, capture_output=True)
     seconds = time.perf_counter() - start

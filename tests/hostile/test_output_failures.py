@@ -34,6 +34,12 @@ HOSTILE = "a\x1b]0;pwned\x07\nb\u202e.srt"
 SHOWN = "a\\x1b]0;pwned\\x07\\nb\\u202e.srt"
 
 
+def completion_into_a_pipe(length: int = 100_000) -> subprocess.Popen:
+    """``charlm --once`` writing ``length`` characters into a pipe the test holds."""
+    return subprocess.Popen([*CHARLM, "--once", "hola", "-n", str(length)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=os.environ.copy())
+
+
 @pytest.fixture
 def model():
     return random_model("m", "gru", units=8, embedding=4, text=TEXT)[0]
@@ -75,12 +81,7 @@ def test_full_disk_is_one_line_and_status_1(model, args):
 
 
 def test_reader_gone_before_the_first_write_ends_quietly_with_141(model):
-    proc = subprocess.Popen(
-        [*CHARLM, "--once", "hola", "-n", "2000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
+    proc = completion_into_a_pipe(2000)
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == EXIT_BROKEN_PIPE
@@ -88,12 +89,7 @@ def test_reader_gone_before_the_first_write_ends_quietly_with_141(model):
 
 
 def test_reader_that_stops_after_ten_bytes_ends_it_quietly_with_141(model):
-    proc = subprocess.Popen(
-        [*CHARLM, "--once", "hola", "-n", "100000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
+    proc = completion_into_a_pipe()
     head = proc.stdout.read(10)
     proc.stdout.close()
     _, stderr = proc.communicate(timeout=60)
@@ -106,12 +102,7 @@ def test_reader_that_stops_after_ten_bytes_ends_it_quietly_with_141(model):
 
 
 def test_ctrl_c_while_streaming_is_aborted_and_130(model):
-    proc = subprocess.Popen(
-        [*CHARLM, "--once", "hola", "-n", "100000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=os.environ.copy(),
-    )
+    proc = completion_into_a_pipe()
     assert proc.stdout.read(1)  # generating
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)

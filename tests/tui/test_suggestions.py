@@ -8,6 +8,7 @@ Where timing matters, a scripted suggester answers only when the test says.
 from __future__ import annotations
 
 import threading
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from charlm.engine.settings import DecodeSettings
@@ -34,6 +35,17 @@ async def suggested(pilot, prompt: GhostTextArea, ghost: str) -> None:
     await wait_until(pilot, lambda: prompt.ghost == ghost, what=f"the suggestion {ghost!r}")
 
 
+@asynccontextmanager
+async def typed_ab():
+    """The app (greedy) with ``ab`` typed and its suggestion shown: (pilot, main screen)."""
+    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
+    async with app.run_test() as pilot:
+        screen = main_screen(app)
+        await pilot.press("a", "b")
+        await suggested(pilot, screen.prompt, AFTER_AB)
+        yield pilot, screen
+
+
 class Scripted:
     """A suggester that answers ``answer(text)`` once the test releases it."""
 
@@ -50,11 +62,8 @@ class Scripted:
 # -- seeing and taking it -------------------------------------------------------------------
 
 async def test_typing_shows_the_models_continuation_dimmed_after_the_cursor():
-    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
-    async with app.run_test() as pilot:
-        prompt = main_screen(app).prompt
-        await pilot.press("a", "b")
-        await suggested(pilot, prompt, AFTER_AB)
+    async with typed_ab() as (pilot, screen):
+        prompt = screen.prompt
         assert shown(prompt) == "ab" + AFTER_AB
         line = prompt.render_line(0)
         typed, ghost = line.crop(0, 1), line.crop(3, 4)  # "d": past the cursor, drawn on "c"
@@ -65,12 +74,8 @@ async def test_typing_shows_the_models_continuation_dimmed_after_the_cursor():
 
 
 async def test_right_takes_a_character_tab_a_word_end_all():
-    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
-    async with app.run_test() as pilot:
-        screen = main_screen(app)
+    async with typed_ab() as (pilot, screen):
         prompt = screen.prompt
-        await pilot.press("a", "b")
-        await suggested(pilot, prompt, AFTER_AB)
         await pilot.press("right")
         assert prompt.text == "abc" and prompt.ghost.startswith("defgh .abcdefgh")
         await pilot.press("tab")  # the rest of the word, and the focus stays
@@ -85,11 +90,8 @@ async def test_right_takes_a_character_tab_a_word_end_all():
 
 
 async def test_a_matching_keystroke_keeps_the_rest_and_a_different_one_replaces_it():
-    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
-    async with app.run_test() as pilot:
-        prompt = main_screen(app).prompt
-        await pilot.press("a", "b")
-        await suggested(pilot, prompt, AFTER_AB)
+    async with typed_ab() as (pilot, screen):
+        prompt = screen.prompt
         scripted = Scripted(lambda text: {"abc": "defgh", "abcx": "yz"}.get(text, ""))
         prompt.suggester = scripted
         await pilot.press("c")  # what the suggestion said: the rest stays, before any answer
@@ -117,11 +119,8 @@ async def test_an_answer_for_an_older_text_never_shows():
 
 
 async def test_no_suggestion_unless_the_cursor_is_at_the_end():
-    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
-    async with app.run_test() as pilot:
-        prompt = main_screen(app).prompt
-        await pilot.press("a", "b")
-        await suggested(pilot, prompt, AFTER_AB)
+    async with typed_ab() as (pilot, screen):
+        prompt = screen.prompt
         await pilot.press("left")
         assert prompt.ghost == "" and shown(prompt) == "ab"
         await pilot.press("right")  # back at the end: it is still the suggestion for "ab"
@@ -133,12 +132,8 @@ async def test_no_suggestion_unless_the_cursor_is_at_the_end():
 
 
 async def test_escape_hides_it_until_the_next_keystroke_and_enter_completes_what_was_typed():
-    app = CharlmApp(make_engine(), settings=GREEDY, remember=False)
-    async with app.run_test() as pilot:
-        screen = main_screen(app)
+    async with typed_ab() as (pilot, screen):
         prompt = screen.prompt
-        await pilot.press("a", "b")
-        await suggested(pilot, prompt, AFTER_AB)
         await pilot.press("escape")
         assert prompt.ghost == "" and shown(prompt) == "ab"
         await pilot.press("tab")  # no suggestion: Tab moves the focus as before
