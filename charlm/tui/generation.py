@@ -28,6 +28,9 @@ from charlm.tui.widgets.entry import Entry
 
 #: Measured chars/s are over this many seconds of the stream.
 RATE_WINDOW = 1.0
+#: No rate is shown before the characters shown span this many seconds: over a frame or two,
+#: one late frame halves or doubles the figure.
+RATE_MIN_SPAN = 0.5
 
 
 @dataclass
@@ -57,11 +60,12 @@ class Generation:
 
     @property
     def rate(self) -> float:
-        """Characters shown per second over the last second or so (NaN before two samples)."""
+        """Characters shown per second over the last second or so (NaN until the samples span
+        RATE_MIN_SPAN)."""
         if len(self._shown) < 2:
             return float("nan")
         (t0, c0), (t1, c1) = self._shown[0], self._shown[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else float("nan")
+        return (c1 - c0) / (t1 - t0) if t1 - t0 >= RATE_MIN_SPAN else float("nan")
 
 
 class Pacer:

@@ -58,7 +58,8 @@ async def test_a_paced_stream_shows_its_rate_and_pace_changes_live():
         await wait_until(pilot, lambda: len(screen.transcript.last.generated) >= 12)
         elapsed = time.monotonic() - started
         assert elapsed >= 0.45, "20 characters a second: 12 take more than half a second"
-        assert screen.generating and "chars/s" in screen.transcript.border_subtitle
+        await wait_until(pilot, lambda: "chars/s" in screen.transcript.border_subtitle)
+        assert screen.generating
         rate = float(screen.transcript.border_subtitle.split(" chars/s")[0].rsplit(" ", 1)[1])
         assert 10 <= rate <= 40
         await pilot.click("#set-pace .dec")  # 20/s -> 10/s
